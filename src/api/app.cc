@@ -1,0 +1,106 @@
+#include "api/app.h"
+
+#include <filesystem>
+
+#include "common/strings.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "store/sql_stores.h"
+
+namespace tsml::api {
+
+absl::StatusOr<std::unique_ptr<auth::JwtVerifier>> MakeVerifierFromConfig(
+    const common::Config& config, const common::Clock* clock) {
+  auth::JwtVerifierOptions o;
+  o.hs256_secret = config.jwt_secret;
+  o.issuer = config.jwt_issuer;
+  o.audience = config.jwt_audience;
+  if (!config.jwt_public_key_file.empty()) {
+    auto pem = common::ReadFile(config.jwt_public_key_file);
+    if (!pem.ok()) {
+      return absl::InvalidArgumentError("TSML_JWT_PUBLIC_KEY_FILE cannot be read");
+    }
+    o.public_key_pem = *pem;
+  }
+  if (o.hs256_secret.empty() && o.public_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "no JWT key configured: set TSML_JWT_SECRET (HS256) or TSML_JWT_PUBLIC_KEY_FILE "
+        "(RS256/ES256); `make run` creates var/jwt.secret for you");
+  }
+  if (!o.hs256_secret.empty() && o.hs256_secret.size() < 32) {
+    return absl::InvalidArgumentError("TSML_JWT_SECRET must be at least 32 characters");
+  }
+  return auth::MakeJwtVerifier(std::move(o), clock);
+}
+
+absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
+  std::unique_ptr<App> app(new App());
+  app->clock_ = options.clock ? options.clock : common::SystemClock::Default();
+  app->ids_ = std::make_unique<common::IdGenerator>(app->clock_);
+  const common::Config& config = options.config;
+  ASSIGN_OR_RETURN(app->verifier_, MakeVerifierFromConfig(config, app->clock_));
+  store::DatabaseOptions db_options;
+  db_options.pool_size = config.db_pool_size;
+  ASSIGN_OR_RETURN(app->store_,
+                   store::OpenStore(config.database_url, app->ids_.get(), *app->clock_,
+                                    db_options));
+  std::error_code ec;
+  std::filesystem::create_directories(config.artifact_dir, ec);
+
+  jobs::WorkerPoolOptions wo = options.worker_overrides;
+  wo.workers = config.workers;
+  wo.lease_ms = config.lease_seconds * 1000LL;
+  wo.artifact_dir = config.artifact_dir;
+  wo.data_url = config.data_url;
+  app->workers_ = std::make_unique<jobs::WorkerPool>(wo, app->store_.get(), options.trainers,
+                                                     app->clock_, app->ids_.get());
+
+  service::JobServiceOptions jo;
+  jo.max_attempts = config.max_attempts;
+  jobs::WorkerPool* workers = app->workers_.get();
+  jo.on_queued = [workers] { workers->Notify(); };
+  jo.on_cancelled = [workers](const std::string& id) { workers->CancelLocal(id); };
+  app->jobs_ = std::make_unique<service::JobService>(jo, app->store_.get(), app->clock_,
+                                                     app->ids_.get());
+  app->metrics_ = std::make_unique<monitor::HttpMetrics>();
+
+  ApiDeps deps;
+  deps.verifier = app->verifier_.get();
+  deps.store = app->store_.get();
+  deps.jobs = app->jobs_.get();
+  deps.metrics = app->metrics_.get();
+  deps.clock = app->clock_;
+  deps.extra_metrics = [workers] {
+    return common::StrCat(
+        "# HELP tsml_worker_running_jobs Jobs running in this process.\n"
+        "# TYPE tsml_worker_running_jobs gauge\ntsml_worker_running_jobs ",
+        workers->running_jobs(), "\n");
+  };
+  app->api_ = std::make_unique<Api>(std::move(deps));
+  app->options_ = std::move(options);
+  return app;
+}
+
+App::~App() { Stop(); }
+
+absl::Status App::Start() {
+  workers_->Start();
+  if (!options_.start_http) return absl::OkStatus();
+  HttpServerOptions ho;
+  ho.address = options_.config.ListenHost();
+  ho.port = static_cast<uint16_t>(options_.config.ListenPort());
+  ho.threads = options_.config.http_threads;
+  Api* api = api_.get();
+  server_ = MakeHttpServer(ho, [api](HttpRequest& r) { return api->Handle(r); });
+  return server_->Start();
+}
+
+void App::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_) server_->Stop();
+  if (workers_) workers_->Stop();
+}
+
+}  // namespace tsml::api

@@ -1,0 +1,168 @@
+// tsml: the TravelSense ML training service. One binary, several subcommands (CONTRACT §1).
+// This is the only place where the concrete parts are chosen and wired together.
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "common/strings.h"
+#include "api/app.h"
+#include "auth/jwt.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/object_id.h"
+#include "jobs/worker_pool.h"
+#include "store/migrations.h"
+#include "store/sql_stores.h"
+#include "train/trainer.h"
+
+namespace {
+
+using tsml::common::Config;
+
+// Trainers available in this build (the training issue registers the real ones).
+tsml::train::TrainerRegistry MakeTrainerRegistry() { return tsml::train::TrainerRegistry(); }
+
+// Blocks SIGINT/SIGTERM in every thread started after this call.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForStopSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+int Fail(const std::string& what, const absl::Status& s) {
+  tsml::common::LogError(what, {{"error", std::string(s.message())}});
+  std::cerr << "tsml: " << what << ": " << s.message() << "\n";
+  return 1;
+}
+
+absl::StatusOr<Config> LoadConfigOrFail(const std::string& file) {
+  auto config = tsml::common::LoadConfig(file);
+  if (config.ok()) tsml::common::InitLogging(config->log_level);
+  return config;
+}
+
+int RunServe(const std::string& config_file) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  const sigset_t signals = BlockStopSignals();
+  tsml::train::TrainerRegistry trainers = MakeTrainerRegistry();
+  tsml::api::AppOptions options;
+  options.config = *config;
+  options.trainers = &trainers;
+  auto app = tsml::api::App::Create(options);
+  if (!app.ok()) return Fail("cannot start", app.status());
+  if (auto s = (*app)->Start(); !s.ok()) return Fail("cannot start", s);
+  tsml::common::LogInfo("serving", {{"listen", config->listen},
+                                    {"port", (*app)->port()},
+                                    {"workers", config->workers}});
+  const int sig = WaitForStopSignal(signals);
+  tsml::common::LogInfo("stopping", {{"signal", sig}});
+  (*app)->Stop();
+  tsml::common::LogInfo("stopped");
+  return 0;
+}
+
+int RunWorker(const std::string& config_file, int workers) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  const sigset_t signals = BlockStopSignals();
+  tsml::common::IdGenerator ids(tsml::common::SystemClock::Default());
+  auto store = tsml::store::OpenStore(config->database_url, &ids,
+                                      *tsml::common::SystemClock::Default(),
+                                      {config->db_pool_size, 5000});
+  if (!store.ok()) return Fail("cannot open the database", store.status());
+  tsml::train::TrainerRegistry trainers = MakeTrainerRegistry();
+  tsml::jobs::WorkerPoolOptions wo;
+  wo.workers = workers > 0 ? workers : std::max(1, config->workers);
+  wo.lease_ms = config->lease_seconds * 1000LL;
+  wo.artifact_dir = config->artifact_dir;
+  wo.data_url = config->data_url;
+  tsml::jobs::WorkerPool pool(wo, store->get(), &trainers, tsml::common::SystemClock::Default(),
+                              &ids);
+  pool.Start();
+  tsml::common::LogInfo("worker started", {{"workers", wo.workers}});
+  WaitForStopSignal(signals);
+  pool.Stop();
+  tsml::common::LogInfo("worker stopped");
+  return 0;
+}
+
+int RunMigrate(const std::string& config_file) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  auto db = tsml::store::OpenDatabase(config->database_url);
+  if (!db.ok()) return Fail("cannot open the database", db.status());
+  auto version = tsml::store::Migrate(**db, tsml::common::SystemClock::Default()->NowMillis());
+  if (!version.ok()) return Fail("migration failed", version.status());
+  std::cout << "schema at version " << *version << "\n";
+  return 0;
+}
+
+int RunToken(const std::string& config_file, const std::string& sub, const std::string& role,
+             const std::string& perms, int64_t ttl) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  if (config->jwt_secret.empty()) {
+    return Fail("cannot mint a token",
+                absl::InvalidArgumentError("TSML_JWT_SECRET (or TSML_JWT_SECRET_FILE) is not set"));
+  }
+  if (!tsml::common::IsValidObjectId(sub)) {
+    return Fail("cannot mint a token",
+                absl::InvalidArgumentError("--sub must be a 24-hex user id"));
+  }
+  tsml::auth::JwtClaims claims;
+  claims.sub = sub;
+  claims.role = role;
+  claims.iss = config->jwt_issuer;
+  for (const auto& p : tsml::common::Split(perms, ',')) {
+    claims.permissions.emplace_back(p);
+  }
+  std::cout << tsml::auth::MintHs256(config->jwt_secret, claims, ttl,
+                                     *tsml::common::SystemClock::Default(),
+                                     config->jwt_audience)
+            << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"tsml: the TravelSense ML training service"};
+  cli.require_subcommand(1);
+  std::string config_file;
+  cli.add_option("--config", config_file, "file of TSML_* KEY=VALUE lines (env wins)");
+
+  auto* serve = cli.add_subcommand("serve", "serve the HTTP API with in-process workers");
+  int worker_count = 0;
+  auto* worker = cli.add_subcommand("worker", "run training workers only (shared database)");
+  worker->add_option("--workers", worker_count, "worker threads (default TSML_WORKERS or 1)");
+  auto* migrate = cli.add_subcommand("migrate", "create or upgrade the database schema");
+  std::string sub, role = "admin", perms = "ml:train,ml:deploy,ml:monitor,ml:export";
+  int64_t ttl = 3600;
+  auto* token = cli.add_subcommand("token", "mint an HS256 JWT with the configured secret");
+  token->add_option("--sub", sub, "user id (24 hex)")->required();
+  token->add_option("--role", role, "role claim")->capture_default_str();
+  token->add_option("--perm", perms, "comma-separated privileges")->capture_default_str();
+  token->add_option("--ttl", ttl, "lifetime in seconds")->capture_default_str()->check(
+      CLI::Range(int64_t{1}, int64_t{31536000}));
+  for (auto* sc : {serve, worker, migrate, token}) sc->add_option("--config", config_file);
+
+  CLI11_PARSE(cli, argc, argv);
+  if (serve->parsed()) return RunServe(config_file);
+  if (worker->parsed()) return RunWorker(config_file, worker_count);
+  if (migrate->parsed()) return RunMigrate(config_file);
+  if (token->parsed()) return RunToken(config_file, sub, role, perms, ttl);
+  return 2;
+}

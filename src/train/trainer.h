@@ -1,0 +1,90 @@
+// The training contract: a job's parameters in, a model artifact and its evaluation out.
+#ifndef TSML_TRAIN_TRAINER_H_
+#define TSML_TRAIN_TRAINER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/cancellation.h"
+#include "common/clock.h"
+#include "common/json_util.h"
+
+namespace tsml::train {
+
+struct TrainSpec {
+  std::string job_id;
+  std::string model_type;
+  Json training_data = Json::object();
+  Json hyperparameters = Json::object();
+  std::string validation_strategy = "train_test_split";
+  int cpu = 4;
+  double memory_gb = 8;
+  bool gpu = false;
+  std::string artifact_dir;  // where the trainer writes its model file(s)
+  std::string data_url;      // TSML_DATA_URL
+};
+
+// Receives progress 0..100 with a stage name (loading_data, preparing_features, training,
+// tuning, evaluating, saving) and, when known, the estimated completion time.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void Report(double progress, std::string_view stage,
+                      std::optional<common::Millis> eta_at = std::nullopt) = 0;
+};
+
+struct TrainContext {
+  ProgressSink* progress = nullptr;
+  const common::CancellationToken* cancel = nullptr;
+  const common::Clock* clock = nullptr;
+};
+
+// A trained model as written by a trainer (the worker records it as a Model Artifact).
+struct TrainedModel {
+  std::string framework;  // e.g. "xgboost"
+  std::string version;    // library version
+  std::string file_path;  // written to a temporary name, synced, renamed
+  Json metadata = Json::object();
+};
+
+struct TrainResult {
+  Json evaluation = Json::object();  // CONTRACT §6 evaluation document
+  std::optional<TrainedModel> model;
+};
+
+// Implementations check `ctx.cancel` between iterations and return Cancelled promptly
+// (within 2 s), leaving nothing behind. Errors carry a reason a person understands.
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  virtual absl::StatusOr<TrainResult> Train(const TrainSpec& spec, TrainContext& ctx) = 0;
+};
+
+// Model type → trainer. Filled at start-up (main.cc, tests); read-only afterwards.
+class TrainerRegistry {
+ public:
+  using Factory = std::function<std::unique_ptr<Trainer>()>;
+  void Register(std::string model_type, Factory factory) {
+    factories_[std::move(model_type)] = std::move(factory);
+  }
+  // nullptr when no trainer is registered for `model_type`.
+  std::unique_ptr<Trainer> Create(std::string_view model_type) const {
+    auto it = factories_.find(std::string(model_type));
+    return it == factories_.end() ? nullptr : it->second();
+  }
+  bool Has(std::string_view model_type) const {
+    return factories_.count(std::string(model_type)) > 0;
+  }
+
+ private:
+  std::map<std::string, Factory> factories_;
+};
+
+}  // namespace tsml::train
+
+#endif  // TSML_TRAIN_TRAINER_H_
