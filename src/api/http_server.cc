@@ -18,7 +18,6 @@
 #include "api/http_server.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make test`: starts PostgreSQL for the store suites, then runs every test with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${BUILD_DIR:-build}"
+if [ -z "${TSML_TEST_PG_URL:-}" ]; then
+  TSML_TEST_PG_URL=$(scripts/start_postgres.sh)
+  export TSML_TEST_PG_URL
+fi
+echo "PostgreSQL for tests: ${TSML_TEST_PG_URL%%:*}://...@${TSML_TEST_PG_URL##*@}" >&2
+cd "$BUILD_DIR"
+ctest --output-on-failure -j2 --timeout 300 "$@"
