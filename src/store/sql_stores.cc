@@ -162,36 +162,55 @@ AuditRecord RowToAudit(const SqlRow& r) {
   return a;
 }
 
-// The table and the states a task's record takes when its task is re-queued or given up.
-struct RecordTable {
-  const char* table;
-  const char* requeue_sql;  // params: now, id
-  const char* fail_sql;     // params: reason, now, id
-};
-
-RecordTable TableFor(TaskKind kind) {
+// Moves a task's record back to its queued state (its worker died or stopped).
+absl::Status RequeueRecord(SqlConnection& c, TaskKind kind, const std::string& id, Millis now) {
   switch (kind) {
     case TaskKind::kTrain:
-      return {"jobs",
-              "UPDATE jobs SET status = 'pending', stage = 'queued', progress = 0, eta_at = NULL, "
-              "updated_at = ? WHERE id = ? AND status = 'running'",
-              "UPDATE jobs SET status = 'failed', stage = 'failed', failure_reason = ?, "
-              "completed_at = ?, updated_at = completed_at, eta_at = NULL "
-              "WHERE id = ? AND status IN ('pending', 'running')"};
+      return c
+          .Query("UPDATE jobs SET status = 'pending', stage = 'queued', progress = 0, "
+                 "eta_at = NULL, updated_at = ? WHERE id = ? AND status = 'running'",
+                 {now, id})
+          .status();
     case TaskKind::kDeploy:
-      return {"deployments",
-              "UPDATE deployments SET status = 'pending', updated_at = ? WHERE id = ? AND "
-              "status = 'deploying'",
-              "UPDATE deployments SET status = 'failed', failure_reason = ?, updated_at = ? "
-              "WHERE id = ? AND status IN ('pending', 'deploying')"};
+      return c
+          .Query("UPDATE deployments SET status = 'pending', updated_at = ? WHERE id = ? AND "
+                 "status = 'deploying'",
+                 {now, id})
+          .status();
     case TaskKind::kExport:
-      return {"exports",
-              "UPDATE exports SET status = 'pending' WHERE ? > 0 AND id = ? AND "
-              "status = 'processing'",
-              "UPDATE exports SET status = 'failed', failure_reason = ?, completed_at = ? "
-              "WHERE id = ? AND status IN ('pending', 'processing')"};
+      return c
+          .Query("UPDATE exports SET status = 'pending' WHERE id = ? AND status = 'processing'",
+                 {id})
+          .status();
   }
-  return TableFor(TaskKind::kTrain);
+  return absl::OkStatus();
+}
+
+// Fails a task's record with a reason (its workers kept dying).
+absl::Status FailRecord(SqlConnection& c, TaskKind kind, const std::string& id,
+                        const std::string& reason, Millis now) {
+  switch (kind) {
+    case TaskKind::kTrain:
+      return c
+          .Query("UPDATE jobs SET status = 'failed', stage = 'failed', failure_reason = ?, "
+                 "completed_at = ?, updated_at = ?, eta_at = NULL "
+                 "WHERE id = ? AND status IN ('pending', 'running')",
+                 {reason, now, now, id})
+          .status();
+    case TaskKind::kDeploy:
+      return c
+          .Query("UPDATE deployments SET status = 'failed', failure_reason = ?, updated_at = ? "
+                 "WHERE id = ? AND status IN ('pending', 'deploying')",
+                 {reason, now, id})
+          .status();
+    case TaskKind::kExport:
+      return c
+          .Query("UPDATE exports SET status = 'failed', failure_reason = ?, completed_at = ? "
+                 "WHERE id = ? AND status IN ('pending', 'processing')",
+                 {reason, now, id})
+          .status();
+  }
+  return absl::OkStatus();
 }
 
 class SqlStore final : public Store {
@@ -435,7 +454,7 @@ class SqlStore final : public Store {
                                {owner}));
       for (const auto& row : rows) {
         const TaskRecord t = RowToTask(row);
-        RETURN_IF_ERROR(c.Query(TableFor(t.kind).requeue_sql, {now, t.ref_id}).status());
+        RETURN_IF_ERROR(RequeueRecord(c, t.kind, t.ref_id, now));
         RETURN_IF_ERROR(
             c.Query("UPDATE tasks SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled' "
                     "ELSE 'queued' END, lease_owner = NULL, lease_expires_at = NULL, "
@@ -461,7 +480,6 @@ class SqlStore final : public Store {
                                {now}));
       for (const auto& row : rows) {
         RecoveredTask rec{RowToTask(row), false};
-        const RecordTable table = TableFor(rec.task.kind);
         if (rec.task.cancel_requested) {
           RETURN_IF_ERROR(SetTaskState(c, rec.task.id, "cancelled", now));
           continue;
@@ -469,14 +487,14 @@ class SqlStore final : public Store {
         rec.requeued = rec.task.attempts < rec.task.max_attempts;
         if (rec.requeued) {
           RETURN_IF_ERROR(SetTaskState(c, rec.task.id, "queued", now));
-          RETURN_IF_ERROR(c.Query(table.requeue_sql, {now, rec.task.ref_id}).status());
+          RETURN_IF_ERROR(RequeueRecord(c, rec.task.kind, rec.task.ref_id, now));
         } else {
           RETURN_IF_ERROR(SetTaskState(c, rec.task.id, "failed", now));
           const std::string reason = common::StrCat(
               "the worker running this ", TaskKindName(rec.task.kind),
               " task stopped responding (", rec.task.attempts, " of ", rec.task.max_attempts,
               " attempts used); giving up");
-          RETURN_IF_ERROR(c.Query(table.fail_sql, {reason, now, rec.task.ref_id}).status());
+          RETURN_IF_ERROR(FailRecord(c, rec.task.kind, rec.task.ref_id, reason, now));
         }
         out.push_back(std::move(rec));
       }
