@@ -401,7 +401,7 @@ struct ColumnStats {
     }
     if (is_bool_word) {
       bool b;
-      is_bool_word = ParseBoolWord(v, &b);
+      is_bool_word = ParseBool(v, &b);  // words, or 0/1 mixed with words
     }
     if (is_ts) is_ts = ParseTimestampLenient(v).has_value();
     if (!is_real) {

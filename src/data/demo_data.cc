@@ -272,7 +272,7 @@ absl::StatusOr<DemoReport> SeedDemo(store::Database& db, const DemoOptions& opti
     Item it{std::move(id), std::move(type), dest, rng.Normal(), price, stars, {}};
     for (float& v : it.latent) v = static_cast<float>(rng.Normal());
     // Items of one destination share part of their taste profile.
-    if (!items.empty() && dest >= 0 && items[dest].type == "destination") {
+    if (it.type != "destination" && dest >= 0 && static_cast<size_t>(dest) < items.size()) {
       for (int k = 0; k < kLatent; ++k) it.latent[k] = 0.6f * items[dest].latent[k] + 0.8f * it.latent[k];
     }
     items.push_back(std::move(it));

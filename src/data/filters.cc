@@ -312,6 +312,7 @@ absl::StatusOr<ResolvedTrainingData> ResolveTrainingData(DataCatalog& catalog,
 
   // What the model type needs from the source.
   const bool target_given = !target.is_null();
+  if (target_given && out.target.empty()) return errors.ToStatus();  // already reported
   if (!target_given) out.target = DefaultTarget(model_type, s);
   const std::string target_field = target_given ? "trainingData.target" : "trainingData.source";
   if (model_type == "recommendation") {

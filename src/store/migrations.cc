@@ -49,6 +49,7 @@ CREATE INDEX jobs_completed ON jobs (completed_at, id);
 CREATE INDEX jobs_user_created ON jobs (created_by, created_at, id);
 CREATE INDEX jobs_status_created ON jobs (status, created_at, id);
 CREATE INDEX jobs_type_created ON jobs (model_type, created_at, id);
+CREATE INDEX jobs_type_status_created ON jobs (model_type, status, created_at, id);
 
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,

@@ -206,7 +206,8 @@ absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenConnection(const std::stri
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, options.busy_timeout_ms);  // before WAL, which needs a lock
   absl::Status s = conn->ExecScript(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+      "PRAGMA wal_autocheckpoint=0;");  // checkpoints run on a background thread
   if (!s.ok()) {
     return absl::UnavailableError(
         absl::StrCat("cannot configure SQLite database ", path, ": ", s.message()));
@@ -217,8 +218,34 @@ absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenConnection(const std::stri
 
 class SqliteDatabase final : public Database {
  public:
-  explicit SqliteDatabase(std::vector<std::unique_ptr<SqliteConnection>> connections)
-      : idle_(std::move(connections)) {}
+  // `checkpointer` (may be null) checkpoints the WAL every second on its own thread, so that
+  // requests never pay for a checkpoint's fsyncs (auto-checkpointing is off).
+  SqliteDatabase(std::vector<std::unique_ptr<SqliteConnection>> connections,
+                 std::unique_ptr<SqliteConnection> checkpointer)
+      : idle_(std::move(connections)), checkpointer_(std::move(checkpointer)) {
+    if (checkpointer_) {
+      checkpoint_thread_ = std::thread([this] {
+        std::unique_lock lock(checkpoint_mu_);
+        while (!checkpoint_cv_.wait_for(lock, std::chrono::seconds(1),
+                                        [this] { return stopping_; })) {
+          sqlite3_wal_checkpoint_v2(checkpointer_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                    nullptr, nullptr);
+        }
+      });
+    }
+  }
+  ~SqliteDatabase() override {
+    if (checkpoint_thread_.joinable()) {
+      {
+        std::lock_guard lock(checkpoint_mu_);
+        stopping_ = true;
+      }
+      checkpoint_cv_.notify_all();
+      checkpoint_thread_.join();
+      sqlite3_wal_checkpoint_v2(checkpointer_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+    }
+  }
 
   SqlBackend backend() const override { return SqlBackend::kSqlite; }
 
@@ -292,6 +319,12 @@ class SqliteDatabase final : public Database {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_;
+
+  std::unique_ptr<SqliteConnection> checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool stopping_ = false;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace
@@ -317,7 +350,13 @@ absl::StatusOr<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& 
     if (!conn.ok()) return conn.status();
     connections.push_back(*std::move(conn));
   }
-  return std::make_unique<SqliteDatabase>(std::move(connections));
+  std::unique_ptr<SqliteConnection> checkpointer;
+  if (!in_memory) {
+    auto conn = OpenConnection(path, options);
+    if (!conn.ok()) return conn.status();
+    checkpointer = *std::move(conn);
+  }
+  return std::make_unique<SqliteDatabase>(std::move(connections), std::move(checkpointer));
 }
 
 }  // namespace tsml::store
