@@ -8,6 +8,8 @@
 
 #include "CLI/CLI.hpp"
 #include "common/strings.h"
+#include "data/csv_import.h"
+#include "data/demo_data.h"
 #include "api/app.h"
 #include "auth/jwt.h"
 #include "common/config.h"
@@ -136,6 +138,41 @@ int RunToken(const std::string& config_file, const std::string& sub, const std::
   return 0;
 }
 
+int RunImport(const std::string& config_file, const std::string& source,
+              const std::string& file, bool replace, const std::string& delimiter) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  auto db = tsml::store::OpenDatabase(config->data_url);
+  if (!db.ok()) return Fail("cannot open the data database", db.status());
+  tsml::data::ImportOptions options;
+  options.replace = replace;
+  if (delimiter == "tab" || delimiter == "\\t") {
+    options.delimiter = '\t';
+  } else if (delimiter.size() == 1) {
+    options.delimiter = delimiter[0];
+  } else {
+    return Fail("cannot import", absl::InvalidArgumentError("--delimiter must be one character"));
+  }
+  auto report = tsml::data::ImportCsv(**db, source, file, options);
+  if (!report.ok()) return Fail("import refused", report.status());
+  std::cout << report->ToJson().dump() << "\n";
+  return 0;
+}
+
+int RunSeedDemo(const std::string& config_file, int64_t rows, uint64_t seed) {
+  auto config = LoadConfigOrFail(config_file);
+  if (!config.ok()) return Fail("invalid configuration", config.status());
+  auto db = tsml::store::OpenDatabase(config->data_url);
+  if (!db.ok()) return Fail("cannot open the data database", db.status());
+  tsml::data::DemoOptions options;
+  options.events = rows;
+  options.seed = seed;
+  auto report = tsml::data::SeedDemo(**db, options);
+  if (!report.ok()) return Fail("seeding failed", report.status());
+  std::cout << report->ToJson().dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,12 +194,33 @@ int main(int argc, char** argv) {
   token->add_option("--perm", perms, "comma-separated privileges")->capture_default_str();
   token->add_option("--ttl", ttl, "lifetime in seconds")->capture_default_str()->check(
       CLI::Range(int64_t{1}, int64_t{31536000}));
-  for (auto* sc : {serve, worker, migrate, token}) sc->add_option("--config", config_file);
+  auto* seed = cli.add_subcommand("seed-demo", "write the synthetic TravelSense data set");
+  int64_t rows = 100000;
+  uint64_t seed_value = 42;
+  seed->add_option("--rows", rows, "user_events rows; other sources scale with it")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1000}, int64_t{50000000}));
+  seed->add_option("--seed", seed_value, "random seed (same seed, same data)")
+      ->capture_default_str();
+  auto* import = cli.add_subcommand("import", "load a CSV file (header row) into a data source");
+  std::string source, file, delimiter = ",";
+  bool replace = false;
+  import->add_option("--source", source, "user_events, trips, bookings, reviews, "
+                                         "user_profiles or provider_data")->required();
+  import->add_option("--file", file, "the CSV file")->required();
+  import->add_flag("--replace", replace, "replace the source's rows instead of appending");
+  import->add_option("--delimiter", delimiter, "field separator (one character, or 'tab')")
+      ->capture_default_str();
+  for (auto* sc : {serve, worker, migrate, token, seed, import}) {
+    sc->add_option("--config", config_file);
+  }
 
   CLI11_PARSE(cli, argc, argv);
   if (serve->parsed()) return RunServe(config_file);
   if (worker->parsed()) return RunWorker(config_file, worker_count);
   if (migrate->parsed()) return RunMigrate(config_file);
   if (token->parsed()) return RunToken(config_file, sub, role, perms, ttl);
+  if (seed->parsed()) return RunSeedDemo(config_file, rows, seed_value);
+  if (import->parsed()) return RunImport(config_file, source, file, replace, delimiter);
   return 2;
 }

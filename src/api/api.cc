@@ -283,6 +283,15 @@ void Api::AddCoreRoutes() {
                                           page.second}}}});
             }});
 
+  AddRoute({"GET", "/api/ml/data/sources", "data.sources", train, false,
+            [this](RouteContext&) -> absl::StatusOr<HttpResponse> {
+              if (!deps_.catalog) return absl::UnavailableError("no data catalog");
+              ASSIGN_OR_RETURN(auto sources, deps_.catalog->ListSources());
+              Json out = Json::array();
+              for (const auto& s : sources) out.push_back(s.ToJson());
+              return JsonResponse(200, {{"sources", std::move(out)}});
+            }});
+
   // Operability: no authentication.
   AddRoute({"GET", "/healthz", "healthz", "", false,
             [](RouteContext&) -> absl::StatusOr<HttpResponse> {

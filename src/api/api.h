@@ -15,6 +15,7 @@
 #include "auth/principal.h"
 #include "common/clock.h"
 #include "common/json_util.h"
+#include "data/catalog.h"
 #include "monitor/http_metrics.h"
 #include "service/job_service.h"
 #include "store/store.h"
@@ -27,6 +28,7 @@ struct ApiDeps {
   service::JobService* jobs = nullptr;
   monitor::HttpMetrics* metrics = nullptr;
   const common::Clock* clock = nullptr;
+  data::DataCatalog* catalog = nullptr;  // GET /api/ml/data/sources
   // Extra Prometheus text appended to /metrics (e.g. worker gauges); may be empty.
   std::function<std::string()> extra_metrics;
 };

@@ -45,6 +45,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   ASSIGN_OR_RETURN(app->store_,
                    store::OpenStore(config.database_url, app->ids_.get(), *app->clock_,
                                     db_options));
+  ASSIGN_OR_RETURN(app->data_db_, store::OpenDatabase(config.data_url, db_options));
+  {
+    auto conn_status = app->data_db_->Run(
+        [](store::SqlConnection& c) { return data::EnsureCatalogTables(c); });
+    RETURN_IF_ERROR(conn_status);
+  }
+  app->catalog_ = std::make_unique<data::DataCatalog>(app->data_db_.get());
   std::error_code ec;
   std::filesystem::create_directories(config.artifact_dir, ec);
 
@@ -58,6 +65,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
 
   service::JobServiceOptions jo;
   jo.max_attempts = config.max_attempts;
+  jo.catalog = app->catalog_.get();
   jobs::WorkerPool* workers = app->workers_.get();
   jo.on_queued = [workers] { workers->Notify(); };
   jo.on_cancelled = [workers](const std::string& id) { workers->CancelLocal(id); };
@@ -71,6 +79,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   deps.jobs = app->jobs_.get();
   deps.metrics = app->metrics_.get();
   deps.clock = app->clock_;
+  deps.catalog = app->catalog_.get();
   deps.extra_metrics = [workers] {
     return common::StrCat(
         "# HELP tsml_worker_running_jobs Jobs running in this process.\n"

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/object_id.h"
+#include "data/catalog.h"
 #include "jobs/worker_pool.h"
 #include "monitor/http_metrics.h"
 #include "service/job_service.h"
@@ -41,6 +42,7 @@ class App {
   store::Store& store() { return *store_; }
   jobs::WorkerPool& workers() { return *workers_; }
   Api& api() { return *api_; }
+  store::Database& data_db() { return *data_db_; }
 
  private:
   App() = default;
@@ -49,6 +51,8 @@ class App {
   const common::Clock* clock_ = nullptr;
   std::unique_ptr<common::IdGenerator> ids_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Database> data_db_;
+  std::unique_ptr<data::DataCatalog> catalog_;
   std::unique_ptr<auth::JwtVerifier> verifier_;
   std::unique_ptr<monitor::HttpMetrics> metrics_;
   std::unique_ptr<jobs::WorkerPool> workers_;

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "data/filters.h"
 #include "service/validation.h"
 
 namespace tsml::service {
@@ -142,6 +143,10 @@ JobService::JobService(JobServiceOptions options, store::Store* store,
 absl::StatusOr<store::JobRecord> JobService::Initiate(const auth::Principal& who,
                                                       const Json& body) {
   ASSIGN_OR_RETURN(store::JobRecord job, ValidateInitiateBody(body));
+  if (options_.catalog) {
+    RETURN_IF_ERROR(
+        data::ValidateTrainingRequest(*options_.catalog, job.model_type, job.training_data));
+  }
   job.id = ids_->Next();
   job.status = "pending";
   job.stage = "queued";

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/json_util.h"
 #include "common/object_id.h"
+#include "data/catalog.h"
 #include "store/store.h"
 
 namespace tsml::service {
@@ -27,6 +28,9 @@ struct JobServiceOptions {
   std::function<void()> on_queued;
   // Called after a job is cancelled (stops it at once when it runs in this process).
   std::function<void(const std::string& job_id)> on_cancelled;
+  // When set, requests are checked against the data sources at submission (columns, filter
+  // types, whether the source can serve the model type).
+  data::DataCatalog* catalog = nullptr;
 };
 
 class JobService {

@@ -85,15 +85,15 @@ TEST_F(ApiJobsTest, InitiateReturns202WithLocationAndDefaults) {
 TEST_F(ApiJobsTest, InitiateKeepsEveryGivenParameter) {
   server_.trainer().steps = 1000;
   auto r = Initiate(R"({"modelType":"demand_forecast",
-      "trainingData":{"source":"bookings","filters":{"country":"FR"},
+      "trainingData":{"source":"bookings","filters":{"channel":"ota"},
                       "dateRange":{"startDate":"2026-01-01","endDate":"2026-03-01T12:00:00+02:00"},
-                      "target":"amount","features":["country","channel"]},
+                      "target":"amount","features":["channel","nights"]},
       "hyperparameters":{"horizon":14},"validationStrategy":"time_series_split",
       "computeResources":{"cpu":2,"memory":1.5,"gpu":false}})");
   ASSERT_EQ(r.status, 202) << r.body;
   Json job = Body(server_.Call("GET", "/api/ml/training/status/" + Body(r)["jobId"].get<std::string>(),
                                token_));
-  EXPECT_EQ(job["trainingData"]["filters"]["country"], "FR");
+  EXPECT_EQ(job["trainingData"]["filters"]["channel"], "ota");
   EXPECT_EQ(job["trainingData"]["dateRange"]["startDate"], "2026-01-01T00:00:00.000Z");
   EXPECT_EQ(job["trainingData"]["dateRange"]["endDate"], "2026-03-01T10:00:00.000Z");
   EXPECT_EQ(job["trainingData"]["target"], "amount");
@@ -171,6 +171,49 @@ TEST_F(ApiJobsTest, InitiateValidatesEveryRuleAndListsAllInvalidFields) {
   }
   // Nothing was created by any of them.
   EXPECT_EQ(Body(server_.Call("GET", "/api/ml/training/jobs", token_))["pagination"]["total"], 0);
+}
+
+TEST_F(ApiJobsTest, InitiateChecksTheRequestAgainstTheData) {
+  struct Case {
+    const char* body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles","target":"no_such_column"}})",
+       "trainingData.target"},
+      {R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles","features":["age","shoe_size"]}})",
+       "trainingData.features[1]"},
+      {R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles","filters":{"planet":"Mars"}}})",
+       "trainingData.filters.planet"},
+      {R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles","filters":{"age":{"gte":"old"}}}})",
+       "trainingData.filters.age.gte"},
+      {R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles","filters":{"age":{"between":[1,2]}}}})",
+       "trainingData.filters.age.between"},
+      {R"({"modelType":"nlp_sentiment","trainingData":{"source":"user_profiles"}})",
+       "trainingData.source"},
+  };
+  for (const auto& c : cases) {
+    auto r = Initiate(c.body);
+    EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
+    EXPECT_EQ(InvalidFields(r).count(c.field), 1u) << c.body << " -> " << r.body;
+  }
+  auto ok = Initiate(R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles",
+      "filters":{"country":{"in":["FR","DE"]},"age":{"gte":30}},"features":["age","country"]}})");
+  EXPECT_EQ(ok.status, 202) << ok.body;
+}
+
+TEST_F(ApiJobsTest, DataSourcesAreListed) {
+  auto r = server_.Call("GET", "/api/ml/data/sources", token_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json body = Body(r);
+  ASSERT_EQ(body["sources"].size(), 6u);
+  for (const auto& s : body["sources"]) {
+    EXPECT_EQ(s["exists"], true) << s.dump();
+    EXPECT_GT(s["rowCount"].get<int64_t>(), 0) << s.dump();
+  }
+  EXPECT_EQ(server_.Call("GET", "/api/ml/data/sources", "").status, 401);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/data/sources",
+                         TestServer::Token(kAdminUser, "admin", {"ml:deploy"})).status, 403);
 }
 
 TEST_F(ApiJobsTest, MalformedBodiesAre4xx) {
@@ -272,9 +315,9 @@ TEST_F(ApiJobsTest, ListFiltersSortsAndPaginates) {
   server_.trainer().steps = 1;
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) {
-    const char* type = i % 2 ? "recommendation" : "churn_prediction";
-    auto r = Initiate(std::string(R"({"modelType":")") + type +
-                      R"(","trainingData":{"source":"user_events"}})");
+    auto r = Initiate(i % 2 ? R"({"modelType":"recommendation","trainingData":{"source":"user_events"}})"
+                            : kInitiate);
+    ASSERT_EQ(r.status, 202) << r.body;
     ids.push_back(Body(r)["jobId"]);
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }

@@ -9,6 +9,7 @@
 
 #include "auth/jwt.h"
 #include "common/strings.h"
+#include "data/demo_data.h"
 
 namespace tsml::test {
 
@@ -48,6 +49,13 @@ TestServer::TestServer(TestServerOptions options)
     std::abort();
   }
   app_ = *std::move(app);
+  data::DemoOptions demo;
+  demo.events = 5000;
+  auto seeded = data::SeedDemo(app_->data_db(), demo);
+  if (!seeded.ok()) {
+    ADD_FAILURE() << "cannot seed demo data: " << seeded.status();
+    std::abort();
+  }
   auto started = app_->Start();
   if (!started.ok()) {
     ADD_FAILURE() << "cannot start app: " << started;

@@ -46,6 +46,31 @@ std::string Truncate(std::string_view s, size_t max) {
   return StrCat(s.substr(0, i), "\u2026");
 }
 
+// Keeps the start and the end (where names tend to differ, e.g. "plan_type=premium").
+std::string TruncateMiddle(std::string_view s, size_t max) {
+  if (CodePoints(s) <= max) return std::string(s);
+  const size_t head = (max - 1) / 2, tail = max - 1 - head;
+  size_t i = 0, kept = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && kept++ == head) break;
+  }
+  size_t j = s.size(), kept_tail = 0;
+  while (j > i && kept_tail < tail) {
+    --j;
+    if ((static_cast<unsigned char>(s[j]) & 0xC0) != 0x80) ++kept_tail;
+  }
+  return StrCat(s.substr(0, i), "\u2026", s.substr(j));
+}
+
+// Bar values: short, fixed-point where that reads well.
+std::string ValueLabel(double v) {
+  const double a = std::abs(v);
+  if (a >= 1e6 || (a > 0 && a < 1e-3)) return fmt::format("{:.2e}", v);
+  if (a >= 100) return fmt::format("{:.0f}", v);
+  if (a >= 1) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.3f}", v);
+}
+
 // Text element content: escaped and truncated.
 std::string Text(std::string_view s, size_t max) { return XmlEscape(Truncate(s, max)); }
 
@@ -101,8 +126,10 @@ std::string SvgOpen(std::string_view title) {
   StrAppend(&out, "<title>", Text(title, 200), "</title>\n");
   StrAppend(&out, "<rect x=\"0\" y=\"0\" width=\"", kChartWidth, "\" height=\"", kChartHeight,
             "\" fill=\"#ffffff\"/>\n");
-  StrAppend(&out, "<text x=\"", Num(kW / 2), "\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" "
-            "font-weight=\"bold\">", Text(title, 70), "</text>\n");
+  StrAppend(&out, "<text x=\"", Num(kW / 2),
+            "\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" "
+            "font-weight=\"bold\">",
+            Text(title, 70), "</text>\n");
   return out;
 }
 
@@ -115,8 +142,12 @@ struct Frame {
 // Grid lines, axes, ticks, tick labels and axis titles.
 void DrawAxes(std::string* out, const Frame& f, const Axis& xa, const Axis& ya,
               std::string_view x_label, std::string_view y_label) {
-  auto sx = [&](double x) { return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left); };
-  auto sy = [&](double y) { return f.bottom - (y - ya.min) / (ya.max - ya.min) * (f.bottom - f.top); };
+  auto sx = [&](double x) {
+    return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left);
+  };
+  auto sy = [&](double y) {
+    return f.bottom - (y - ya.min) / (ya.max - ya.min) * (f.bottom - f.top);
+  };
   StrAppend(out, "<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n");
   for (double t : xa.ticks) {
     StrAppend(out, "<line x1=\"", Num(sx(t)), "\" y1=\"", Num(f.top), "\" x2=\"", Num(sx(t)),
@@ -136,8 +167,8 @@ void DrawAxes(std::string* out, const Frame& f, const Axis& xa, const Axis& ya,
               "\" y2=\"", Num(f.bottom + 5), "\"/>\n");
   }
   for (double t : ya.ticks) {
-    StrAppend(out, "<line x1=\"", Num(f.left - 5), "\" y1=\"", Num(sy(t)), "\" x2=\"",
-              Num(f.left), "\" y2=\"", Num(sy(t)), "\"/>\n");
+    StrAppend(out, "<line x1=\"", Num(f.left - 5), "\" y1=\"", Num(sy(t)), "\" x2=\"", Num(f.left),
+              "\" y2=\"", Num(sy(t)), "\"/>\n");
   }
   StrAppend(out, "</g>\n<g fill=\"#333333\" font-size=\"11\">\n");
   for (double t : xa.ticks) {
@@ -155,8 +186,9 @@ void DrawAxes(std::string* out, const Frame& f, const Axis& xa, const Axis& ya,
   }
   if (!y_label.empty()) {
     const double cy = (f.top + f.bottom) / 2;
-    StrAppend(out, "<text x=\"18\" y=\"", Num(cy), "\" text-anchor=\"middle\" transform=\"rotate(-90 18 ",
-              Num(cy), ")\">", Text(y_label, 40), "</text>\n");
+    StrAppend(out, "<text x=\"18\" y=\"", Num(cy),
+              "\" text-anchor=\"middle\" transform=\"rotate(-90 18 ", Num(cy), ")\">",
+              Text(y_label, 40), "</text>\n");
   }
 }
 
@@ -173,11 +205,21 @@ std::string XmlEscape(std::string_view text) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
         default:
           if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += static_cast<char>(c);
       }
@@ -213,9 +255,8 @@ absl::StatusOr<std::string> RenderLineChart(const LineChart& chart) {
   bool any = false;
   for (const Series& s : chart.series) {
     if (s.x.size() != s.y.size()) {
-      return absl::InvalidArgumentError(StrCat("line chart: series '", s.name, "' has ",
-                                               s.x.size(), " x values and ", s.y.size(),
-                                               " y values"));
+      return absl::InvalidArgumentError(StrCat("line chart: series '", s.name, "' has ", s.x.size(),
+                                               " x values and ", s.y.size(), " y values"));
     }
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
@@ -241,29 +282,33 @@ absl::StatusOr<std::string> RenderLineChart(const LineChart& chart) {
   const Axis ya = chart.y_range ? MakeAxis(chart.y_range->min, chart.y_range->max, true)
                                 : MakeAxis(ylo, yhi, false);
   const Frame f{70, 44, kW - 170, kH - 58};
-  auto sx = [&](double x) { return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left); };
-  auto sy = [&](double y) { return f.bottom - (y - ya.min) / (ya.max - ya.min) * (f.bottom - f.top); };
+  auto sx = [&](double x) {
+    return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left);
+  };
+  auto sy = [&](double y) {
+    return f.bottom - (y - ya.min) / (ya.max - ya.min) * (f.bottom - f.top);
+  };
 
   std::string out = SvgOpen(chart.title);
-  StrAppend(&out, "<defs><clipPath id=\"plot-area\"><rect x=\"", Num(f.left), "\" y=\"",
-            Num(f.top), "\" width=\"", Num(f.right - f.left), "\" height=\"",
-            Num(f.bottom - f.top), "\"/></clipPath></defs>\n");
+  StrAppend(&out, "<defs><clipPath id=\"plot-area\"><rect x=\"", Num(f.left), "\" y=\"", Num(f.top),
+            "\" width=\"", Num(f.right - f.left), "\" height=\"", Num(f.bottom - f.top),
+            "\"/></clipPath></defs>\n");
   DrawAxes(&out, f, xa, ya, chart.x_label, chart.y_label);
 
   if (chart.marker_x.has_value() && std::isfinite(*chart.marker_x)) {
     const double mx = sx(*chart.marker_x);
-    StrAppend(&out, "<line x1=\"", Num(mx), "\" y1=\"", Num(f.top), "\" x2=\"", Num(mx),
-              "\" y2=\"", Num(f.bottom),
+    StrAppend(&out, "<line x1=\"", Num(mx), "\" y1=\"", Num(f.top), "\" x2=\"", Num(mx), "\" y2=\"",
+              Num(f.bottom),
               "\" stroke=\"#555555\" stroke-width=\"1\" stroke-dasharray=\"3,3\"/>\n");
     if (!chart.marker_label.empty()) {
       StrAppend(&out, "<text x=\"", Num(mx + 4), "\" y=\"", Num(f.top + 12),
-                "\" font-size=\"11\" fill=\"#555555\">", Text(chart.marker_label, 30),
-                "</text>\n");
+                "\" font-size=\"11\" fill=\"#555555\">", Text(chart.marker_label, 30), "</text>\n");
     }
   }
 
-  StrAppend(&out, "<g clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"2\" "
-                  "stroke-linejoin=\"round\">\n");
+  StrAppend(&out,
+            "<g clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"2\" "
+            "stroke-linejoin=\"round\">\n");
   for (size_t si = 0; si < chart.series.size(); ++si) {
     const Series& s = chart.series[si];
     const char* color = kPalette[si % kPalette.size()];
@@ -303,8 +348,8 @@ absl::StatusOr<std::string> RenderLineChart(const LineChart& chart) {
     StrAppend(&out, "<line x1=\"", Num(lx), "\" y1=\"", Num(ly), "\" x2=\"", Num(lx + 22),
               "\" y2=\"", Num(ly), "\" stroke=\"", kPalette[si % kPalette.size()],
               "\" stroke-width=\"2\"", s.dashed ? " stroke-dasharray=\"6,4\"" : "", "/>\n");
-    StrAppend(&out, "<text x=\"", Num(lx + 28), "\" y=\"", Num(ly + 4), "\">",
-              Text(s.name, 20), "</text>\n");
+    StrAppend(&out, "<text x=\"", Num(lx + 28), "\" y=\"", Num(ly + 4), "\">", Text(s.name, 20),
+              "</text>\n");
     ly += 18;
   }
   StrAppend(&out, "</g>\n", kSvgClose);
@@ -316,7 +361,8 @@ absl::StatusOr<std::string> RenderBarChart(const BarChart& chart) {
   if (chart.max_bars < 1) return absl::InvalidArgumentError("bar chart: max_bars must be >= 1");
   for (const Bar& b : chart.bars) {
     if (!std::isfinite(b.value)) {
-      return absl::InvalidArgumentError(StrCat("bar chart: value of '", b.label, "' is not finite"));
+      return absl::InvalidArgumentError(
+          StrCat("bar chart: value of '", b.label, "' is not finite"));
     }
   }
   std::vector<Bar> bars = chart.bars;
@@ -331,7 +377,9 @@ absl::StatusOr<std::string> RenderBarChart(const BarChart& chart) {
   }
   const Axis xa = MakeAxis(lo, hi, false);
   const Frame f{190, 44, kW - 60, kH - 58};
-  auto sx = [&](double x) { return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left); };
+  auto sx = [&](double x) {
+    return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left);
+  };
   // A y axis with no ticks: rows are labelled by the bars themselves.
   Axis ya;
   ya.ticks.clear();
@@ -346,14 +394,14 @@ absl::StatusOr<std::string> RenderBarChart(const BarChart& chart) {
     const double cy = f.top + row * (static_cast<double>(i) + 0.5);
     const double x0 = sx(0), x1 = sx(bars[i].value);
     StrAppend(&out, "<rect x=\"", Num(std::min(x0, x1)), "\" y=\"", Num(cy - bar_h / 2),
-              "\" width=\"", Num(std::abs(x1 - x0)), "\" height=\"", Num(bar_h),
-              "\" fill=\"", kPalette[0], "\"/>\n");
+              "\" width=\"", Num(std::abs(x1 - x0)), "\" height=\"", Num(bar_h), "\" fill=\"",
+              kPalette[0], "\"/>\n");
     StrAppend(&out, "<text x=\"", Num(f.left - 8), "\" y=\"", Num(cy + font / 3),
-              "\" text-anchor=\"end\">", Text(bars[i].label, 26), "</text>\n");
+              "\" text-anchor=\"end\">", XmlEscape(TruncateMiddle(bars[i].label, 28)), "</text>\n");
     const bool negative = bars[i].value < 0;
     StrAppend(&out, "<text x=\"", Num(negative ? x1 - 4 : x1 + 4), "\" y=\"", Num(cy + font / 3),
               "\" text-anchor=\"", negative ? "end" : "start", "\" fill=\"#333333\">",
-              fmt::format("{:.3g}", bars[i].value), "</text>\n");
+              ValueLabel(bars[i].value), "</text>\n");
   }
   StrAppend(&out, "</g>\n", kSvgClose);
   return out;
@@ -369,15 +417,17 @@ absl::StatusOr<std::string> RenderHeatmap(const Heatmap& heatmap) {
   int64_t max_count = 0;
   for (const std::vector<int64_t>& r : heatmap.counts) {
     if (r.size() != k) {
-      return absl::InvalidArgumentError(StrCat("heatmap: a row has ", r.size(), " cells, expected ", k));
+      return absl::InvalidArgumentError(
+          StrCat("heatmap: a row has ", r.size(), " cells, expected ", k));
     }
     for (int64_t c : r) {
       if (c < 0) return absl::InvalidArgumentError("heatmap: negative count");
       max_count = std::max(max_count, c);
     }
   }
-  const double left = 150, top = 50;
-  const double size = std::min(kW - left - 30, kH - top - 80);
+  const double top = 50;
+  const double size = std::min(kW - 180, kH - top - (k > 6 ? 100 : 80));  // slanted labels
+  const double left = std::max(150.0, (kW - size) / 2);  // centred, room for row labels
   const double cell = size / static_cast<double>(k);
 
   std::string out = SvgOpen(heatmap.title);
@@ -407,7 +457,8 @@ absl::StatusOr<std::string> RenderHeatmap(const Heatmap& heatmap) {
   }
   StrAppend(&out, "</g>\n<g>\n", labels, "</g>\n");
   StrAppend(&out, "<rect x=\"", Num(left), "\" y=\"", Num(top), "\" width=\"", Num(size),
-            "\" height=\"", Num(size), "\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>\n");
+            "\" height=\"", Num(size),
+            "\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>\n");
 
   // Class labels: rows on the left, columns below (slanted when there are many).
   if (cell >= 6) {
@@ -417,13 +468,15 @@ absl::StatusOr<std::string> RenderHeatmap(const Heatmap& heatmap) {
     for (size_t i = 0; i < k; ++i) {
       const double cy = top + cell * (static_cast<double>(i) + 0.5);
       StrAppend(&out, "<text x=\"", Num(left - 6), "\" y=\"", Num(cy + font / 3),
-                "\" text-anchor=\"end\">", Text(heatmap.labels[i], 18), "</text>\n");
+                "\" text-anchor=\"end\">", XmlEscape(TruncateMiddle(heatmap.labels[i], 22)),
+                "</text>\n");
       const double cx = left + cell * (static_cast<double>(i) + 0.5);
       const double ty = top + size + 14;
       if (slanted) {
-        StrAppend(&out, "<text x=\"", Num(cx), "\" y=\"", Num(ty), "\" text-anchor=\"end\" "
-                  "transform=\"rotate(-45 ", Num(cx), " ", Num(ty), ")\">",
-                  Text(heatmap.labels[i], 10), "</text>\n");
+        StrAppend(&out, "<text x=\"", Num(cx), "\" y=\"", Num(ty),
+                  "\" text-anchor=\"end\" "
+                  "transform=\"rotate(-45 ",
+                  Num(cx), " ", Num(ty), ")\">", Text(heatmap.labels[i], 10), "</text>\n");
       } else {
         StrAppend(&out, "<text x=\"", Num(cx), "\" y=\"", Num(ty), "\" text-anchor=\"middle\">",
                   Text(heatmap.labels[i], 12), "</text>\n");
@@ -432,13 +485,15 @@ absl::StatusOr<std::string> RenderHeatmap(const Heatmap& heatmap) {
     StrAppend(&out, "</g>\n");
   }
   if (!heatmap.x_label.empty()) {
-    StrAppend(&out, "<text x=\"", Num(left + size / 2), "\" y=\"", Num(kH - 12),
+    const double label_y = std::min(kH - 8, top + size + (k > 6 && cell >= 6 ? 92 : 38));
+    StrAppend(&out, "<text x=\"", Num(left + size / 2), "\" y=\"", Num(label_y),
               "\" text-anchor=\"middle\">", Text(heatmap.x_label, 60), "</text>\n");
   }
   if (!heatmap.y_label.empty()) {
     const double cy = top + size / 2;
-    StrAppend(&out, "<text x=\"18\" y=\"", Num(cy), "\" text-anchor=\"middle\" transform=\"rotate(-90 18 ",
-              Num(cy), ")\">", Text(heatmap.y_label, 40), "</text>\n");
+    StrAppend(&out, "<text x=\"18\" y=\"", Num(cy),
+              "\" text-anchor=\"middle\" transform=\"rotate(-90 18 ", Num(cy), ")\">",
+              Text(heatmap.y_label, 40), "</text>\n");
   }
   StrAppend(&out, kSvgClose);
   return out;
@@ -467,9 +522,11 @@ absl::StatusOr<std::string> RocChartSvg(const Json& roc_curve, std::optional<dou
 
 absl::StatusOr<std::string> PrecisionRecallChartSvg(const Json& pr_curve,
                                                     std::optional<double> average_precision) {
-  Series pr{average_precision ? fmt::format("PR (AP {:.3f})", *average_precision)
-                              : "Precision-recall",
-            {}, {}, false};
+  Series pr{
+      average_precision ? fmt::format("PR (AP {:.3f})", *average_precision) : "Precision-recall",
+      {},
+      {},
+      false};
   try {
     if (!pr_curve.is_array()) return absl::InvalidArgumentError("PR curve must be an array");
     for (const Json& point : pr_curve) {

@@ -44,7 +44,7 @@ struct LineChart {
   std::vector<Series> series;
   std::optional<AxisRange> x_range;  // from the data (rounded to ticks) when absent
   std::optional<AxisRange> y_range;
-  std::optional<double> marker_x;    // vertical dashed marker, e.g. the train/test split
+  std::optional<double> marker_x;  // vertical dashed marker, e.g. the train/test split
   std::string marker_label;
 };
 
@@ -56,7 +56,7 @@ struct Bar {
 struct BarChart {
   std::string title;
   std::string x_label;
-  std::vector<Bar> bars;      // drawn largest first; only the top `max_bars`
+  std::vector<Bar> bars;  // drawn largest first; only the top `max_bars`
   int max_bars = kMaxBars;
 };
 

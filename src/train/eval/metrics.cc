@@ -194,16 +194,15 @@ absl::StatusOr<std::optional<double>> AveragePrecision(std::span<const int> y,
   double ap = 0, prev_recall = 0;
   for (size_t i = 0; i < c.thresholds.size(); ++i) {
     const double recall = static_cast<double>(c.tp[i]) / static_cast<double>(c.positives);
-    const double precision =
-        static_cast<double>(c.tp[i]) / static_cast<double>(c.tp[i] + c.fp[i]);
+    const double precision = static_cast<double>(c.tp[i]) / static_cast<double>(c.tp[i] + c.fp[i]);
     ap += (recall - prev_recall) * precision;
     prev_recall = recall;
   }
   return std::optional<double>(ap);
 }
 
-absl::StatusOr<Json> BinaryClassificationMetrics(std::span<const int> y,
-                                                 std::span<const double> p, double threshold) {
+absl::StatusOr<Json> BinaryClassificationMetrics(std::span<const int> y, std::span<const double> p,
+                                                 double threshold) {
   RETURN_IF_ERROR(CheckBinaryInput(y, p));
   RETURN_IF_ERROR(CheckThreshold(threshold));
   int64_t tp = 0, fp = 0, tn = 0, fn = 0;
@@ -246,8 +245,7 @@ absl::StatusOr<Json> BinaryConfusionMatrix(std::span<const int> y, std::span<con
   return ConfusionMatrix(y, predicted, 2, label_names);
 }
 
-absl::StatusOr<Json> RocCurve(std::span<const int> y, std::span<const double> p,
-                              int max_points) {
+absl::StatusOr<Json> RocCurve(std::span<const int> y, std::span<const double> p, int max_points) {
   RETURN_IF_ERROR(CheckBinaryInput(y, p));
   RETURN_IF_ERROR(CheckMaxPoints(max_points));
   const ThresholdCounts c = CountByThreshold(y, p);
@@ -300,8 +298,8 @@ absl::StatusOr<Json> ConfusionMatrix(std::span<const int> actual, std::span<cons
   RETURN_IF_ERROR(CheckSizes(actual.size(), predicted.size(), "confusion matrix"));
   if (num_classes < 2) return absl::InvalidArgumentError("num_classes must be at least 2");
   if (!label_names.empty() && label_names.size() != static_cast<size_t>(num_classes)) {
-    return absl::InvalidArgumentError(StrCat("expected ", num_classes, " label names, got ",
-                                             label_names.size()));
+    return absl::InvalidArgumentError(
+        StrCat("expected ", num_classes, " label names, got ", label_names.size()));
   }
   std::vector<std::vector<int64_t>> counts(num_classes, std::vector<int64_t>(num_classes, 0));
   for (size_t i = 0; i < actual.size(); ++i) {
@@ -323,14 +321,13 @@ struct MulticlassParts {
 };
 
 absl::StatusOr<MulticlassParts> PredictMulticlass(std::span<const int> y,
-                                                  std::span<const double> proba,
-                                                  int num_classes) {
+                                                  std::span<const double> proba, int num_classes) {
   if (y.empty()) return absl::InvalidArgumentError("multiclass classification: input is empty");
   if (num_classes < 2) return absl::InvalidArgumentError("num_classes must be at least 2");
   const size_t k = static_cast<size_t>(num_classes);
   if (proba.size() != y.size() * k) {
-    return absl::InvalidArgumentError(StrCat("probability matrix has ", proba.size(),
-                                             " values, expected ", y.size(), " x ", k));
+    return absl::InvalidArgumentError(
+        StrCat("probability matrix has ", proba.size(), " values, expected ", y.size(), " x ", k));
   }
   MulticlassParts out;
   out.predicted.resize(y.size());
@@ -343,8 +340,8 @@ absl::StatusOr<MulticlassParts> PredictMulticlass(std::span<const int> y,
     size_t best = 0;
     for (size_t c = 0; c < k; ++c) {
       if (!std::isfinite(row[c]) || row[c] < 0.0 || row[c] > 1.0) {
-        return absl::InvalidArgumentError(StrCat("probability[", i, "][", c, "] is ", row[c],
-                                                 ", expected a number in [0, 1]"));
+        return absl::InvalidArgumentError(
+            StrCat("probability[", i, "][", c, "] is ", row[c], ", expected a number in [0, 1]"));
       }
       if (row[c] > row[best]) best = c;
     }
@@ -357,8 +354,8 @@ absl::StatusOr<MulticlassParts> PredictMulticlass(std::span<const int> y,
 
 struct ClassScores {
   double precision = 0, recall = 0, f1 = 0;
-  int64_t support = 0;     // actual rows of the class
-  int64_t predicted = 0;   // rows predicted as the class
+  int64_t support = 0;    // actual rows of the class
+  int64_t predicted = 0;  // rows predicted as the class
 };
 
 std::vector<ClassScores> PerClassScores(std::span<const int> y, std::span<const int> predicted,
@@ -411,8 +408,7 @@ absl::StatusOr<Json> MulticlassClassificationMetrics(std::span<const int> y,
 }
 
 absl::StatusOr<Json> EvaluateMulticlass(std::span<const int> y, std::span<const double> proba,
-                                        int num_classes,
-                                        std::span<const std::string> label_names) {
+                                        int num_classes, std::span<const std::string> label_names) {
   ASSIGN_OR_RETURN(MulticlassParts parts, PredictMulticlass(y, proba, num_classes));
   const std::vector<ClassScores> scores = PerClassScores(y, parts.predicted, num_classes);
   Json out = Json::object();
@@ -517,7 +513,8 @@ absl::StatusOr<Json> RankingMetrics(const std::vector<std::vector<int64_t>>& rec
                                              " held-out sets"));
   }
   if (k <= 0) return absl::InvalidArgumentError("ranking: k must be positive");
-  if (catalog_size <= 0) return absl::InvalidArgumentError("ranking: catalog size must be positive");
+  if (catalog_size <= 0)
+    return absl::InvalidArgumentError("ranking: catalog size must be positive");
 
   // 1 / log2(rank + 1) for ranks 1..k.
   std::vector<double> discount(k);
@@ -559,8 +556,8 @@ absl::StatusOr<Json> RankingMetrics(const std::vector<std::vector<int64_t>>& rec
   out["recallAtK"] = recall_sum / n;
   out["ndcgAtK"] = ndcg_sum / n;
   out["mapAtK"] = map_sum / n;
-  out["coverage"] = std::min(1.0, static_cast<double>(distinct_recommended.size()) /
-                                      static_cast<double>(catalog_size));
+  out["coverage"] = std::min(
+      1.0, static_cast<double>(distinct_recommended.size()) / static_cast<double>(catalog_size));
   out["k"] = k;
   return out;
 }
@@ -568,8 +565,7 @@ absl::StatusOr<Json> RankingMetrics(const std::vector<std::vector<int64_t>>& rec
 // ---- Error analysis -----------------------------------------------------------------------
 
 absl::StatusOr<Json> WorstSegments(std::string_view column, std::span<const std::string> values,
-                                   std::span<const double> errors,
-                                   const SegmentOptions& options) {
+                                   std::span<const double> errors, const SegmentOptions& options) {
   RETURN_IF_ERROR(CheckSizes(values.size(), errors.size(), "segment analysis"));
   RETURN_IF_ERROR(CheckFinite(errors, "error"));
   if (options.max_segments < 0) return absl::InvalidArgumentError("max_segments is negative");

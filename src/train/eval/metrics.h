@@ -33,8 +33,7 @@ inline constexpr double kLogLossEpsilon = 1e-15;  // probabilities clipped to [e
 // {accuracy, precision, recall, f1Score, rocAuc, logLoss, averagePrecision, threshold}.
 // precision (recall) is 0 when nothing is predicted (actually) positive; rocAuc and
 // averagePrecision are null when a class is absent (averagePrecision: no positives).
-absl::StatusOr<Json> BinaryClassificationMetrics(std::span<const int> y,
-                                                 std::span<const double> p,
+absl::StatusOr<Json> BinaryClassificationMetrics(std::span<const int> y, std::span<const double> p,
                                                  double threshold = 0.5);
 
 // Area under the ROC curve via the Mann–Whitney U statistic with average ranks for ties

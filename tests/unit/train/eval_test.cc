@@ -1,12 +1,12 @@
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <pugixml.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <pugixml.hpp>
 
 #include "absl/status/status.h"
 #include "train/eval/charts.h"
@@ -61,8 +61,8 @@ TEST(BinaryMetricsTest, ThresholdChangesPredictions) {
 
 TEST(BinaryMetricsTest, AucCountsTiesAsHalf) {
   // Positive scores {0.5, 0.9}, negative {0.5, 0.2}: pairs 0.5/0.5 tie (1/2), the rest won.
-  const std::optional<double> auc = ValueOrDie(RocAuc(std::vector<int>{0, 1, 0, 1},
-                                                        std::vector<double>{0.5, 0.5, 0.2, 0.9}));
+  const std::optional<double> auc =
+      ValueOrDie(RocAuc(std::vector<int>{0, 1, 0, 1}, std::vector<double>{0.5, 0.5, 0.2, 0.9}));
   ASSERT_TRUE(auc.has_value());
   EXPECT_NEAR(*auc, 3.5 / 4.0, kTol);
 }
@@ -178,7 +178,8 @@ TEST(BinaryMetricsTest, SingleClassGivesNullAucAndEmptyRoc) {
   EXPECT_NEAR(report["metrics"]["averagePrecision"].get<double>(), 1.0, kTol);
   EXPECT_FALSE(report["precisionRecallCurve"].empty());
 
-  const Json negatives = ValueOrDie(EvaluateBinary(std::vector<int>{0, 0}, std::vector<double>{0.1, 0.6}));
+  const Json negatives =
+      ValueOrDie(EvaluateBinary(std::vector<int>{0, 0}, std::vector<double>{0.1, 0.6}));
   EXPECT_TRUE(negatives["metrics"]["rocAuc"].is_null());
   EXPECT_TRUE(negatives["metrics"]["averagePrecision"].is_null());
   EXPECT_TRUE(negatives["precisionRecallCurve"].empty());
@@ -187,8 +188,8 @@ TEST(BinaryMetricsTest, SingleClassGivesNullAucAndEmptyRoc) {
 }
 
 TEST(BinaryMetricsTest, LogLossIsClipped) {
-  const Json m = ValueOrDie(BinaryClassificationMetrics(std::vector<int>{1, 0},
-                                                        std::vector<double>{0.0, 1.0}));
+  const Json m = ValueOrDie(
+      BinaryClassificationMetrics(std::vector<int>{1, 0}, std::vector<double>{0.0, 1.0}));
   EXPECT_NEAR(m["logLoss"].get<double>(), -std::log(kLogLossEpsilon), 1e-6);
 }
 
@@ -212,10 +213,9 @@ TEST(BinaryMetricsTest, RejectsBadInput) {
   EXPECT_EQ(BinaryClassificationMetrics(kY, kP, NAN).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RocCurve(kY, kP, 1).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(BinaryConfusionMatrix(kY, kP, 0.5, std::vector<std::string>{"only one"})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      BinaryConfusionMatrix(kY, kP, 0.5, std::vector<std::string>{"only one"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 // ---- Multiclass ---------------------------------------------------------------------------
@@ -266,14 +266,14 @@ TEST(MulticlassMetricsTest, RejectsBadInput) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MulticlassClassificationMetrics(std::vector<int>{0}, std::vector<double>{NAN, .3, .5}, 3)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MulticlassClassificationMetrics(std::vector<int>{}, std::vector<double>{}, 3)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MulticlassClassificationMetrics(std::vector<int>{0}, std::vector<double>{NAN, .3, .5}, 3)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MulticlassClassificationMetrics(std::vector<int>{}, std::vector<double>{}, 3).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 // ---- Regression ---------------------------------------------------------------------------
@@ -297,9 +297,11 @@ TEST(RegressionMetricsTest, HandComputedExample) {
 }
 
 TEST(RegressionMetricsTest, MapeSkipsZeroActualsAndIsNullWhenAllZero) {
-  const Json m = ValueOrDie(RegressionMetrics(std::vector<double>{0, 2}, std::vector<double>{1, 1}));
+  const Json m =
+      ValueOrDie(RegressionMetrics(std::vector<double>{0, 2}, std::vector<double>{1, 1}));
   EXPECT_NEAR(m["mape"].get<double>(), 0.5, kTol);
-  const Json z = ValueOrDie(RegressionMetrics(std::vector<double>{0, 0}, std::vector<double>{1, 1}));
+  const Json z =
+      ValueOrDie(RegressionMetrics(std::vector<double>{0, 0}, std::vector<double>{1, 1}));
   EXPECT_TRUE(z["mape"].is_null());
   EXPECT_TRUE(z["r2"].is_null());  // constant actual
   EXPECT_NEAR(z["rmse"].get<double>(), 1.0, kTol);
@@ -310,10 +312,12 @@ TEST(RegressionMetricsTest, RejectsBadInput) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RegressionMetrics(std::vector<double>{1, 2}, std::vector<double>{1}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RegressionMetrics(std::vector<double>{1, NAN}, std::vector<double>{1, 2}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResidualQuantiles(std::vector<double>{1}, std::vector<double>{INFINITY}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      RegressionMetrics(std::vector<double>{1, NAN}, std::vector<double>{1, 2}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ResidualQuantiles(std::vector<double>{1}, std::vector<double>{INFINITY}).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 // ---- Forecasting --------------------------------------------------------------------------
@@ -334,27 +338,28 @@ TEST(ForecastMetricsTest, HandComputedMase) {
 TEST(ForecastMetricsTest, SeasonLongerThanHistoryFallsBackToLagOne) {
   // Lag-1 errors: 2, 1, 2, 1, 2 → scale 1.6.
   const std::vector<double> train = {1, 3, 2, 4, 3, 5};
-  const Json m = ValueOrDie(
-      ForecastMetrics(std::vector<double>{4, 6}, std::vector<double>{5, 5}, train, 12));
+  const Json m =
+      ValueOrDie(ForecastMetrics(std::vector<double>{4, 6}, std::vector<double>{5, 5}, train, 12));
   EXPECT_NEAR(m["mase"].get<double>(), 1.0 / 1.6, kTol);
-  const Json m0 = ValueOrDie(
-      ForecastMetrics(std::vector<double>{4, 6}, std::vector<double>{5, 5}, train, 0));
+  const Json m0 =
+      ValueOrDie(ForecastMetrics(std::vector<double>{4, 6}, std::vector<double>{5, 5}, train, 0));
   EXPECT_NEAR(m0["mase"].get<double>(), 1.0 / 1.6, kTol);
 }
 
 TEST(ForecastMetricsTest, UndefinedMaseAndZeroTerms) {
   const Json flat = ValueOrDie(ForecastMetrics(std::vector<double>{0, 2}, std::vector<double>{0, 1},
                                                std::vector<double>{3, 3, 3}, 1));
-  EXPECT_TRUE(flat["mase"].is_null());                          // constant history
+  EXPECT_TRUE(flat["mase"].is_null());                                // constant history
   EXPECT_NEAR(flat["smape"].get<double>(), (0 + 2.0 / 3) / 2, kTol);  // 0/0 term counts 0
-  EXPECT_NEAR(flat["mape"].get<double>(), 0.5, kTol);           // zero actual skipped
+  EXPECT_NEAR(flat["mape"].get<double>(), 0.5, kTol);                 // zero actual skipped
   const Json short_train = ValueOrDie(
       ForecastMetrics(std::vector<double>{1}, std::vector<double>{2}, std::vector<double>{1}, 7));
   EXPECT_TRUE(short_train["mase"].is_null());
-  EXPECT_EQ(ForecastMetrics(std::vector<double>{}, std::vector<double>{}, std::vector<double>{1, 2}, 1)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ForecastMetrics(std::vector<double>{}, std::vector<double>{}, std::vector<double>{1, 2}, 1)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ForecastMetrics(std::vector<double>{1}, std::vector<double>{1},
                             std::vector<double>{1, NAN}, 1)
                 .status()
@@ -415,8 +420,8 @@ TEST(WorstSegmentsTest, RanksByMeanErrorWithMinimumSupport) {
   EXPECT_EQ(r["segments"][1]["value"], "b");
   EXPECT_EQ(r["segments"][1]["size"], 3);
 
-  const Json top1 = ValueOrDie(
-      WorstSegments("plan", values, errors, {.min_support = 1, .max_segments = 1}));
+  const Json top1 =
+      ValueOrDie(WorstSegments("plan", values, errors, {.min_support = 1, .max_segments = 1}));
   ASSERT_EQ(top1["segments"].size(), 1u);
   EXPECT_EQ(top1["segments"][0]["value"], "c");
   EXPECT_EQ(WorstSegments("plan", {}, {}).status().code(), absl::StatusCode::kInvalidArgument);
@@ -532,11 +537,11 @@ TEST(ChartsTest, FeatureImportanceKeepsTopTwentyLargestFirst) {
   EXPECT_FALSE(HasText(root, "feature_9"));
   EXPECT_TRUE(HasText(root, "Importance"));
   // The first label drawn is the largest.
-  const pugi::xpath_node first = root.select_node("//text[@text-anchor='end' and starts-with(., 'feature_')]");
+  const pugi::xpath_node first =
+      root.select_node("//text[@text-anchor='end' and starts-with(., 'feature_')]");
   EXPECT_STREQ(first.node().child_value(), "feature_29");
   EXPECT_EQ(FeatureImportanceSvg({}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(FeatureImportanceSvg({{"x", NAN}}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FeatureImportanceSvg({{"x", NAN}}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ChartsTest, ConfusionMatrixHeatmapShowsCounts) {
@@ -575,10 +580,13 @@ TEST(ChartsTest, ManyClassHeatmapIsWellFormed) {
 
 TEST(ChartsTest, EscapesUserText) {
   const std::string nasty = "A & B <script>\"q\" 'x'</script>";
-  EXPECT_EQ(XmlEscape(nasty),
-            "A &amp; B &lt;script&gt;&quot;q&quot; &apos;x&apos;&lt;/script&gt;");
-  EXPECT_EQ(XmlEscape(std::string("a\x01" "b\x1f" "c\td", 7)), "abc\td");
-  EXPECT_EQ(XmlEscape("caf\xc3\xa9"), "caf\xc3\xa9");          // valid UTF-8 kept
+  EXPECT_EQ(XmlEscape(nasty), "A &amp; B &lt;script&gt;&quot;q&quot; &apos;x&apos;&lt;/script&gt;");
+  EXPECT_EQ(XmlEscape(std::string("a\x01"
+                                  "b\x1f"
+                                  "c\td",
+                                  7)),
+            "abc\td");
+  EXPECT_EQ(XmlEscape("caf\xc3\xa9"), "caf\xc3\xa9");                  // valid UTF-8 kept
   EXPECT_EQ(XmlEscape("bad\xff\xc3"), "bad\xef\xbf\xbd\xef\xbf\xbd");  // invalid → U+FFFD
 
   const std::vector<Bar> bars = {{nasty, 2.0}, {std::string("ctl\x02", 4), 1.0}};
@@ -591,7 +599,7 @@ TEST(ChartsTest, EscapesUserText) {
   EXPECT_STREQ(root.child("title").child_value(), "Title <&> \"x\"");
 }
 
-TEST(ChartsTest, LongLabelsAreTruncatedOnCodePointBoundaries) {
+TEST(ChartsTest, LongLabelsKeepBothEndsAndWholeCodePoints) {
   std::string long_label;
   for (int i = 0; i < 40; ++i) long_label += "\xc3\xa9";  // é
   const std::string svg = ValueOrDie(FeatureImportanceSvg({{long_label, 1.0}}));
@@ -599,9 +607,11 @@ TEST(ChartsTest, LongLabelsAreTruncatedOnCodePointBoundaries) {
   const pugi::xml_node root = ParseSvg(doc, svg);
   const pugi::xpath_node label = root.select_node("//text[@text-anchor='end']");
   const std::string text = label.node().child_value();
+  // 28 code points: 13 from the start, an ellipsis, 14 from the end.
   std::string expected;
-  for (int i = 0; i < 25; ++i) expected += "\xc3\xa9";
+  for (int i = 0; i < 13; ++i) expected += "\xc3\xa9";
   expected += "\xe2\x80\xa6";  // …
+  for (int i = 0; i < 14; ++i) expected += "\xc3\xa9";
   EXPECT_EQ(text, expected);
 }
 
