@@ -18,14 +18,23 @@
 #include "jobs/worker_pool.h"
 #include "store/migrations.h"
 #include "store/sql_stores.h"
+#include "train/registry.h"
 #include "train/trainer.h"
 
 namespace {
 
 using tsml::common::Config;
 
-// Trainers available in this build (the training issue registers the real ones).
-tsml::train::TrainerRegistry MakeTrainerRegistry() { return tsml::train::TrainerRegistry(); }
+// Trainers and predictors of every model type in this build.
+struct Models {
+  tsml::train::TrainerRegistry trainers;
+  tsml::train::PredictorRegistry predictors;
+};
+std::unique_ptr<Models> MakeModels() {
+  auto m = std::make_unique<Models>();
+  tsml::train::RegisterAllModels(m->trainers, m->predictors);
+  return m;
+}
 
 // Blocks SIGINT/SIGTERM in every thread started after this call.
 sigset_t BlockStopSignals() {
@@ -59,10 +68,10 @@ int RunServe(const std::string& config_file) {
   auto config = LoadConfigOrFail(config_file);
   if (!config.ok()) return Fail("invalid configuration", config.status());
   const sigset_t signals = BlockStopSignals();
-  tsml::train::TrainerRegistry trainers = MakeTrainerRegistry();
+  auto models = MakeModels();
   tsml::api::AppOptions options;
   options.config = *config;
-  options.trainers = &trainers;
+  options.trainers = &models->trainers;
   auto app = tsml::api::App::Create(options);
   if (!app.ok()) return Fail("cannot start", app.status());
   if (auto s = (*app)->Start(); !s.ok()) return Fail("cannot start", s);
@@ -85,14 +94,17 @@ int RunWorker(const std::string& config_file, int workers) {
                                       *tsml::common::SystemClock::Default(),
                                       {config->db_pool_size, 5000});
   if (!store.ok()) return Fail("cannot open the database", store.status());
-  tsml::train::TrainerRegistry trainers = MakeTrainerRegistry();
+  auto data_db = tsml::store::OpenDatabase(config->data_url, {config->db_pool_size, 5000});
+  if (!data_db.ok()) return Fail("cannot open the data database", data_db.status());
+  auto models = MakeModels();
   tsml::jobs::WorkerPoolOptions wo;
   wo.workers = workers > 0 ? workers : std::max(1, config->workers);
   wo.lease_ms = config->lease_seconds * 1000LL;
   wo.artifact_dir = config->artifact_dir;
   wo.data_url = config->data_url;
-  tsml::jobs::WorkerPool pool(wo, store->get(), &trainers, tsml::common::SystemClock::Default(),
-                              &ids);
+  wo.data_db = data_db->get();
+  tsml::jobs::WorkerPool pool(wo, store->get(), &models->trainers,
+                              tsml::common::SystemClock::Default(), &ids);
   pool.Start();
   tsml::common::LogInfo("worker started", {{"workers", wo.workers}});
   WaitForStopSignal(signals);

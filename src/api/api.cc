@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "api/error_mapping.h"
 #include "api/openapi_doc.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/object_id.h"
 #include "common/status_macros.h"
@@ -222,6 +223,46 @@ void Api::AddCoreRoutes() {
                                deps_.jobs->Cancel(*ctx.principal, ctx.params["jobId"]));
               Json body = JobService::ToJson(job);
               return JsonResponse(200, body);
+            }});
+  AddRoute({"GET", "/api/ml/training/evaluation/:jobId", "training.evaluation", train, false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::JobRecord job,
+                               deps_.jobs->CompletedJob(*ctx.principal, ctx.params["jobId"]));
+              Json body = job.evaluation_results;
+              body["jobId"] = job.id;
+              body["modelType"] = job.model_type;
+              body["modelArtifactId"] = job.model_artifact_id ? Json(*job.model_artifact_id) : Json();
+              body["completedAt"] = job.completed_at ? Json(FormatIso8601(*job.completed_at)) : Json();
+              Json charts = Json::array();
+              if (body.contains("visualizations") && body["visualizations"].is_array()) {
+                for (const auto& v : body["visualizations"]) {
+                  charts.push_back({{"name", v.value("name", "")},
+                                    {"title", v.value("title", "")},
+                                    {"format", "svg"},
+                                    {"url", common::StrCat("/api/ml/training/evaluation/", job.id,
+                                                           "/charts/", v.value("name", ""))}});
+                }
+              }
+              body["visualizations"] = charts;
+              return JsonResponse(200, body);
+            }});
+  AddRoute({"GET", "/api/ml/training/evaluation/:jobId/charts/:chart", "training.chart", train,
+            false, [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::JobRecord job,
+                               deps_.jobs->CompletedJob(*ctx.principal, ctx.params["jobId"]));
+              const std::string& name = ctx.params["chart"];
+              const Json& list = job.evaluation_results.contains("visualizations")
+                                     ? job.evaluation_results["visualizations"]
+                                     : Json::array();
+              for (const auto& v : list) {
+                if (v.value("name", "") != name) continue;
+                ASSIGN_OR_RETURN(std::string svg, common::ReadFile(v.value("file", "")));
+                HttpResponse r;
+                r.content_type = "image/svg+xml";
+                r.body = std::move(svg);
+                return r;
+              }
+              return absl::NotFoundError("no chart named '" + name.substr(0, 64) + "' for this job");
             }});
   AddRoute({"GET", "/api/ml/audit", "audit.list", std::string(auth::kPrivAdmin), false,
             [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {

@@ -60,12 +60,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   wo.lease_ms = config.lease_seconds * 1000LL;
   wo.artifact_dir = config.artifact_dir;
   wo.data_url = config.data_url;
+  wo.data_db = app->data_db_.get();
   app->workers_ = std::make_unique<jobs::WorkerPool>(wo, app->store_.get(), options.trainers,
                                                      app->clock_, app->ids_.get());
 
   service::JobServiceOptions jo;
   jo.max_attempts = config.max_attempts;
   jo.catalog = app->catalog_.get();
+  jo.trainers = options.trainers;
   jobs::WorkerPool* workers = app->workers_.get();
   jo.on_queued = [workers] { workers->Notify(); };
   jo.on_cancelled = [workers](const std::string& id) { workers->CancelLocal(id); };

@@ -220,7 +220,7 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
 
   train::TrainSpec spec = SpecFromJob(*job, options_);
   StoreProgressSink progress(store_, job->id, clock_, token.get());
-  train::TrainContext ctx{&progress, token.get(), clock_};
+  train::TrainContext ctx{&progress, token.get(), clock_, options_.data_db};
   absl::StatusOr<train::TrainResult> result;
   std::unique_ptr<train::Trainer> trainer = registry_->Create(job->model_type);
   if (!trainer) {

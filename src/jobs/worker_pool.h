@@ -33,6 +33,7 @@ struct WorkerPoolOptions {
   std::string owner_prefix;            // default: hostname:pid
   std::string artifact_dir = "var/artifacts";
   std::string data_url;
+  store::Database* data_db = nullptr;  // handed to trainers (TrainContext::data_db)
 };
 
 class WorkerPool {

@@ -143,6 +143,15 @@ JobService::JobService(JobServiceOptions options, store::Store* store,
 absl::StatusOr<store::JobRecord> JobService::Initiate(const auth::Principal& who,
                                                       const Json& body) {
   ASSIGN_OR_RETURN(store::JobRecord job, ValidateInitiateBody(body));
+  if (options_.trainers) {
+    ValidationErrors errors;
+    if (const auto* specs = options_.trainers->Hyperparams(job.model_type)) {
+      job.hyperparameters = train::ValidateHyperparameters(*specs, job.hyperparameters, errors);
+    }
+    options_.trainers->CheckRequest(job.model_type, job.validation_strategy, job.hyperparameters,
+                                    errors);
+    RETURN_IF_ERROR(errors.ToStatus());
+  }
   if (options_.catalog) {
     RETURN_IF_ERROR(
         data::ValidateTrainingRequest(*options_.catalog, job.model_type, job.training_data));
@@ -260,6 +269,19 @@ absl::StatusOr<store::JobRecord> JobService::Cancel(const auth::Principal& who,
   ASSIGN_OR_RETURN(store::JobRecord cancelled, store_->CancelJob(job.id, clock_->NowMillis()));
   if (options_.on_cancelled) options_.on_cancelled(job.id);
   return cancelled;
+}
+
+absl::StatusOr<store::JobRecord> JobService::CompletedJob(const auth::Principal& who,
+                                                          const std::string& job_id) {
+  ASSIGN_OR_RETURN(store::JobRecord job, Get(who, job_id));
+  if (job.status != "completed") {
+    return absl::FailedPreconditionError(common::StrCat(
+        "job is ", job.status, "; the evaluation is available once it has completed"));
+  }
+  if (job.evaluation_results.is_null()) {
+    return absl::FailedPreconditionError("this job has no evaluation results");
+  }
+  return job;
 }
 
 Json JobService::ToJson(const store::JobRecord& j) {

@@ -15,6 +15,7 @@
 #include "common/json_util.h"
 #include "common/object_id.h"
 #include "data/catalog.h"
+#include "train/trainer.h"
 #include "store/store.h"
 
 namespace tsml::service {
@@ -31,6 +32,9 @@ struct JobServiceOptions {
   // When set, requests are checked against the data sources at submission (columns, filter
   // types, whether the source can serve the model type).
   data::DataCatalog* catalog = nullptr;
+  // When set, hyperparameters are validated against the model type's schema (defaults filled
+  // in) and the model type's own request checks run.
+  const train::TrainerRegistry* trainers = nullptr;
 };
 
 class JobService {
@@ -44,6 +48,9 @@ class JobService {
                                       store::JobQuery* effective_query);
   absl::StatusOr<store::JobRecord> Cancel(const auth::Principal& who,
                                           const std::string& job_id);
+  // The job, once completed (FailedPrecondition → 409 before that).
+  absl::StatusOr<store::JobRecord> CompletedJob(const auth::Principal& who,
+                                                const std::string& job_id);
 
   // The job as the API shows it (CONTRACT §6).
   static Json ToJson(const store::JobRecord& job);

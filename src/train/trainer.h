@@ -8,11 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/cancellation.h"
 #include "common/clock.h"
 #include "common/json_util.h"
+#include "store/sql.h"
+#include "train/hyperparams.h"
 
 namespace tsml::train {
 
@@ -42,6 +45,7 @@ struct TrainContext {
   ProgressSink* progress = nullptr;
   const common::CancellationToken* cancel = nullptr;
   const common::Clock* clock = nullptr;
+  store::Database* data_db = nullptr;  // TSML_DATA_URL: the six sources
 };
 
 // A trained model as written by a trainer (the worker records it as a Model Artifact).
@@ -65,12 +69,33 @@ class Trainer {
   virtual absl::StatusOr<TrainResult> Train(const TrainSpec& spec, TrainContext& ctx) = 0;
 };
 
-// Model type → trainer. Filled at start-up (main.cc, tests); read-only afterwards.
+// Model type → trainer and its hyperparameter schema. Filled at start-up (main.cc, tests);
+// read-only afterwards.
 class TrainerRegistry {
  public:
   using Factory = std::function<std::unique_ptr<Trainer>()>;
-  void Register(std::string model_type, Factory factory) {
+  // Extra submission checks of a model type (e.g. a validation strategy it cannot honour):
+  // adds field errors for the job's validationStrategy/hyperparameters.
+  using RequestCheck = std::function<void(const std::string& validation_strategy,
+                                          const Json& hyperparameters,
+                                          common::ValidationErrors& errors)>;
+  void Register(std::string model_type, Factory factory,
+                std::vector<HyperparamSpec> hyperparams = {}, RequestCheck check = nullptr) {
+    if (!hyperparams.empty()) hyperparams_[model_type] = std::move(hyperparams);
+    if (check) checks_[model_type] = std::move(check);
     factories_[std::move(model_type)] = std::move(factory);
+  }
+  // Runs the model type's extra checks, if any.
+  void CheckRequest(std::string_view model_type, const std::string& validation_strategy,
+                    const Json& hyperparameters, common::ValidationErrors& errors) const {
+    auto it = checks_.find(std::string(model_type));
+    if (it != checks_.end()) it->second(validation_strategy, hyperparameters, errors);
+  }
+  // The hyperparameter schema of `model_type`; nullptr when none was registered (then the
+  // hyperparameters are passed through unchecked).
+  const std::vector<HyperparamSpec>* Hyperparams(std::string_view model_type) const {
+    auto it = hyperparams_.find(std::string(model_type));
+    return it == hyperparams_.end() ? nullptr : &it->second;
   }
   // nullptr when no trainer is registered for `model_type`.
   std::unique_ptr<Trainer> Create(std::string_view model_type) const {
@@ -83,6 +108,8 @@ class TrainerRegistry {
 
  private:
   std::map<std::string, Factory> factories_;
+  std::map<std::string, std::vector<HyperparamSpec>> hyperparams_;
+  std::map<std::string, RequestCheck> checks_;
 };
 
 }  // namespace tsml::train

@@ -266,6 +266,44 @@ TEST_F(ApiJobsTest, JobRunsToCompletionWithProgressAndArtifact) {
   EXPECT_EQ(Body(c)["error"]["code"], "CONFLICT");
 }
 
+TEST_F(ApiJobsTest, EvaluationIs409UntilCompletedThenServedWithCharts) {
+  server_.trainer().steps = 100000;
+  const std::string running = Body(Initiate(kInitiate))["jobId"];
+  WaitForStatus(running, "running");
+  auto r = server_.Call("GET", "/api/ml/training/evaluation/" + running, token_);
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(Body(r)["error"]["code"], "CONFLICT");
+  ASSERT_EQ(server_.Call("POST", "/api/ml/training/cancel/" + running, token_).status, 200);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/" + running, token_).status, 409);
+
+  server_.trainer().steps = 2;
+  const std::string id = Body(Initiate(kInitiate))["jobId"];
+  WaitForStatus(id, "completed");
+  r = server_.Call("GET", "/api/ml/training/evaluation/" + id, token_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json e = Body(r);
+  EXPECT_EQ(e["jobId"], id);
+  EXPECT_EQ(e["task"], "binary_classification");
+  EXPECT_EQ(e["metrics"]["accuracy"], 0.9);
+  EXPECT_EQ(e["baseline"]["name"], "class_prior");
+  ASSERT_EQ(e["visualizations"].size(), 1u);
+  const std::string url = e["visualizations"][0]["url"];
+  EXPECT_EQ(url, "/api/ml/training/evaluation/" + id + "/charts/roc");
+  EXPECT_EQ(e["visualizations"][0].count("file"), 0u);  // no server paths leak
+  auto chart = server_.Call("GET", url, token_);
+  EXPECT_EQ(chart.status, 200);
+  EXPECT_EQ(chart.headers["content-type"], "image/svg+xml");
+  EXPECT_NE(chart.body.find("<svg"), std::string::npos);
+  EXPECT_EQ(server_.Call("GET", url, "").status, 401);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/" + id + "/charts/..%2F..%2Fetc", token_).status, 404);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/" + id,
+                         TestServer::AdminToken(kOtherUser)).status, 403);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/zzz", token_).status, 400);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/0123456789abcdef01234567", token_).status, 404);
+  EXPECT_EQ(server_.Call("GET", "/api/ml/training/evaluation/" + id,
+                         TestServer::Token(kAdminUser, "admin", {"ml:deploy"})).status, 403);
+}
+
 TEST_F(ApiJobsTest, FailingTrainerFailsTheJobWithAReason) {
   server_.trainer().fail = true;
   const std::string id = Body(Initiate(kInitiate))["jobId"];

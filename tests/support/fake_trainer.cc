@@ -6,6 +6,7 @@
 
 #include "common/file_util.h"
 #include "common/strings.h"
+#include "train/bundle.h"
 
 namespace tsml::test {
 
@@ -39,7 +40,13 @@ class FakeTrainer final : public train::Trainer {
       return absl::FailedPreconditionError("the fake trainer was told to fail");
     }
     train::TrainResult result;
-    result.evaluation = {{"task", "binary_classification"}, {"metrics", {{"accuracy", 0.9}}}};
+    result.evaluation = {{"task", "binary_classification"},
+                         {"metrics", {{"accuracy", 0.9}}},
+                         {"baseline", {{"name", "class_prior"}, {"metrics", {{"accuracy", 0.6}}}}}};
+    auto chart = train::WriteChart(spec.artifact_dir, "roc", "ROC curve",
+                                   "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    if (!chart.ok()) return chart.status();
+    result.evaluation["visualizations"] = Json::array({*chart});
     train::TrainedModel model;
     model.framework = "fake";
     model.version = "1";

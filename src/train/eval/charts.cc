@@ -87,7 +87,9 @@ struct Axis {
   std::vector<double> ticks;
 };
 
-Axis MakeAxis(double lo, double hi, bool fixed) {
+// Nice ticks over [lo, hi]; an auto (not `fixed`) range is widened to whole ticks. nullopt
+// when the span cannot be represented (values near the limits of double).
+std::optional<Axis> MakeAxis(double lo, double hi, bool fixed) {
   if (hi <= lo) {
     const double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.5;
     lo -= pad;
@@ -95,17 +97,20 @@ Axis MakeAxis(double lo, double hi, bool fixed) {
   }
   Axis a;
   a.step = NiceStep(hi - lo, 5);
+  if (!std::isfinite(hi - lo) || !std::isfinite(a.step) || a.step <= 0) return std::nullopt;
   if (!fixed) {
     lo = std::floor(lo / a.step + 1e-9) * a.step;
     hi = std::ceil(hi / a.step - 1e-9) * a.step;
   }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return std::nullopt;
   a.min = lo;
   a.max = hi;
   const double first = std::ceil(lo / a.step - 1e-9);
-  for (double i = first;; i += 1) {
-    const double v = i * a.step;
+  // Bounded: with a span tiny next to its magnitude, first + n may stop advancing.
+  for (int n = 0; n < 50; ++n) {
+    const double v = (first + n) * a.step;
     if (v > hi + a.step * 1e-9) break;
-    a.ticks.push_back(v);
+    if (a.ticks.empty() || v > a.ticks.back()) a.ticks.push_back(v);
   }
   return a;
 }
@@ -277,10 +282,15 @@ absl::StatusOr<std::string> RenderLineChart(const LineChart& chart) {
       return absl::InvalidArgumentError("line chart: an axis range is empty or not finite");
     }
   }
-  const Axis xa = chart.x_range ? MakeAxis(chart.x_range->min, chart.x_range->max, true)
-                                : MakeAxis(xlo, xhi, false);
-  const Axis ya = chart.y_range ? MakeAxis(chart.y_range->min, chart.y_range->max, true)
-                                : MakeAxis(ylo, yhi, false);
+  const std::optional<Axis> x_axis = chart.x_range
+                                         ? MakeAxis(chart.x_range->min, chart.x_range->max, true)
+                                         : MakeAxis(xlo, xhi, false);
+  const std::optional<Axis> y_axis = chart.y_range
+                                         ? MakeAxis(chart.y_range->min, chart.y_range->max, true)
+                                         : MakeAxis(ylo, yhi, false);
+  if (!x_axis || !y_axis) return absl::InvalidArgumentError("line chart: values too large to plot");
+  const Axis& xa = *x_axis;
+  const Axis& ya = *y_axis;
   const Frame f{70, 44, kW - 170, kH - 58};
   auto sx = [&](double x) {
     return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left);
@@ -375,7 +385,9 @@ absl::StatusOr<std::string> RenderBarChart(const BarChart& chart) {
     lo = std::min(lo, b.value);
     hi = std::max(hi, b.value);
   }
-  const Axis xa = MakeAxis(lo, hi, false);
+  const std::optional<Axis> x_axis = MakeAxis(lo, hi, false);
+  if (!x_axis) return absl::InvalidArgumentError("bar chart: values too large to plot");
+  const Axis& xa = *x_axis;
   const Frame f{190, 44, kW - 60, kH - 58};
   auto sx = [&](double x) {
     return f.left + (x - xa.min) / (xa.max - xa.min) * (f.right - f.left);

@@ -516,9 +516,8 @@ absl::StatusOr<Json> RankingMetrics(const std::vector<std::vector<int64_t>>& rec
   if (catalog_size <= 0)
     return absl::InvalidArgumentError("ranking: catalog size must be positive");
 
-  // 1 / log2(rank + 1) for ranks 1..k.
-  std::vector<double> discount(k);
-  for (int r = 0; r < k; ++r) discount[r] = 1.0 / std::log2(static_cast<double>(r) + 2.0);
+  // Gain of a hit at 1-based `rank` (computed, not tabulated: k may exceed every list).
+  auto discount = [](int rank) { return 1.0 / std::log2(static_cast<double>(rank) + 1.0); };
 
   std::unordered_set<int64_t> distinct_recommended;
   double precision_sum = 0, recall_sum = 0, ndcg_sum = 0, map_sum = 0;
@@ -535,14 +534,14 @@ absl::StatusOr<Json> RankingMetrics(const std::vector<std::vector<int64_t>>& rec
       if (!seen.insert(item).second) continue;  // a repeated item earns nothing
       if (truth.count(item) > 0) {
         ++hits;
-        dcg += discount[rank - 1];
+        dcg += discount(rank);
         ap += static_cast<double>(hits) / static_cast<double>(rank);
       }
     }
     if (truth.empty()) continue;
     const int ideal_hits = static_cast<int>(std::min<size_t>(truth.size(), static_cast<size_t>(k)));
     double idcg = 0;
-    for (int r = 0; r < ideal_hits; ++r) idcg += discount[r];
+    for (int r = 1; r <= ideal_hits; ++r) idcg += discount(r);
     precision_sum += static_cast<double>(hits) / k;
     recall_sum += static_cast<double>(hits) / static_cast<double>(truth.size());
     ndcg_sum += dcg / idcg;

@@ -396,6 +396,12 @@ TEST(RankingMetricsTest, TruncatesToKAndCountsRepeatsOnce) {
   EXPECT_NEAR(m["coverage"].get<double>(), 2.0 / 10, kTol);
 }
 
+TEST(RankingMetricsTest, HugeKNeedsNoTable) {
+  const Json m = ValueOrDie(RankingMetrics({{4, 2}}, {{2}}, 1'000'000'000, 10));
+  EXPECT_NEAR(m["recallAtK"].get<double>(), 1.0, kTol);
+  EXPECT_NEAR(m["ndcgAtK"].get<double>(), 1 / std::log2(3.0), kTol);
+}
+
 TEST(RankingMetricsTest, RejectsBadInput) {
   EXPECT_EQ(RankingMetrics({}, {}, 10, 5).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RankingMetrics({{1}}, {{1}, {2}}, 10, 5).status().code(),
@@ -523,6 +529,16 @@ TEST(ChartsTest, LineChartRejectsMismatchedSeries) {
   chart.series = {Series{"flat", {1, 2, 3}, {5, 5, 5}, false}};  // zero y range is padded
   pugi::xml_document doc;
   ParseSvg(doc, ValueOrDie(RenderLineChart(chart)));
+}
+
+TEST(ChartsTest, ExtremeRangesNeitherHangNorProduceBadNumbers) {
+  LineChart huge{.title = "huge", .series = {Series{"s", {0, 1}, {-1e308, 1e308}, false}}};
+  EXPECT_EQ(RenderLineChart(huge).status().code(), absl::StatusCode::kInvalidArgument);
+  LineChart narrow{.title = "narrow", .series = {Series{"s", {0, 1}, {1e9, 1e9 + 1e-7}, false}}};
+  pugi::xml_document doc;
+  ParseSvg(doc, ValueOrDie(RenderLineChart(narrow)));
+  EXPECT_EQ(FeatureImportanceSvg({{"a", 1.7e308}, {"b", -1.7e308}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ChartsTest, FeatureImportanceKeepsTopTwentyLargestFirst) {

@@ -1,0 +1,46 @@
+// Model artifacts and evaluation files.
+//
+// A model artifact is one JSON file, written to a temporary name, synced and renamed:
+//   {"formatVersion": 1, "modelType", "task", "framework", "libraryVersions": {...},
+//    "trainedAt", "dataFingerprint", "transform": {...feature transformation...},
+//    "model": {...model-specific: an XGBoost JSON model, factors, weights, or a base64 blob}}
+// The worker records its size and SHA-256 in the Model Artifact; loaders verify both the
+// checksum (the caller) and the format version (ReadBundle).
+//
+// The evaluation document (TrainResult.evaluation, served by GET .../evaluation/:jobId) holds:
+//   task, metrics, baseline {name, metrics}, folds (k_fold: [{fold, metrics}], summary
+//   {mean, std}), confusionMatrix {labels, counts} (classification), rocCurve / prCurve
+//   (binary, ≤ 200 points), featureImportance [{feature, gain, meanAbsShap?}], errorAnalysis,
+//   warnings [string], visualizations [{name, title, file}] (SVG files in the job's
+//   artifact folder; the API serves them under the job), dataSummary {rows, trainRows,
+//   testRows, ...}, algorithm {name, params}, and, when tuning ran, tuning {trials, best}.
+#ifndef TSML_TRAIN_BUNDLE_H_
+#define TSML_TRAIN_BUNDLE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/json_util.h"
+
+namespace tsml::train {
+
+inline constexpr int kBundleFormatVersion = 1;
+
+absl::Status WriteBundle(const std::string& path, const Json& bundle);
+// InvalidArgument when the file is not a bundle of a known format version.
+absl::StatusOr<Json> ReadBundle(const std::string& path);
+
+// Writes `svg` to `<dir>/charts/<name>.svg` and returns {"name","title","file"}.
+absl::StatusOr<Json> WriteChart(const std::string& dir, const std::string& name,
+                                const std::string& title, const std::string& svg);
+
+std::string Base64Encode(std::string_view data);
+absl::StatusOr<std::string> Base64Decode(std::string_view text);
+
+// SHA-256 (hex) over the bytes of a training matrix and labels: the data fingerprint.
+std::string Fingerprint(const void* data, size_t bytes, const void* labels, size_t label_bytes);
+
+}  // namespace tsml::train
+
+#endif  // TSML_TRAIN_BUNDLE_H_
