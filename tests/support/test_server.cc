@@ -10,6 +10,7 @@
 #include "auth/jwt.h"
 #include "common/strings.h"
 #include "data/demo_data.h"
+#include "train/registry.h"
 
 namespace tsml::test {
 
@@ -29,7 +30,12 @@ TempDir::~TempDir() {
 TestServer::TestServer(TestServerOptions options)
     : control_(std::make_shared<FakeTrainerControl>()),
       registry_(std::make_unique<train::TrainerRegistry>()) {
-  RegisterFakeTrainer(*registry_, control_);
+  if (options.real_models) {
+    train::PredictorRegistry predictors;
+    train::RegisterAllModels(*registry_, predictors);
+  } else {
+    RegisterFakeTrainer(*registry_, control_);
+  }
   api::AppOptions o;
   o.config.listen = "127.0.0.1:0";
   o.config.database_url = options.database_url.empty()
@@ -50,7 +56,7 @@ TestServer::TestServer(TestServerOptions options)
   }
   app_ = *std::move(app);
   data::DemoOptions demo;
-  demo.events = 5000;
+  demo.events = options.demo_events;
   auto seeded = data::SeedDemo(app_->data_db(), demo);
   if (!seeded.ok()) {
     ADD_FAILURE() << "cannot seed demo data: " << seeded.status();

@@ -30,6 +30,8 @@ class TempDir {
 struct TestServerOptions {
   std::string database_url;  // default: sqlite in the temp dir
   int workers = 1;
+  bool real_models = false;  // register every real trainer instead of the fake one
+  int64_t demo_events = 5000;
 };
 
 class TestServer {
