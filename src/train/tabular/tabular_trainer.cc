@@ -400,6 +400,9 @@ std::vector<HyperparamSpec> TabularHyperparams() {
 absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainContext& ctx) {
   Progress progress(ctx);
   progress.Report(1, "loading_data");
+  const auto t_start = Clock::now();
+  auto since = [&] { return std::chrono::duration<double>(Clock::now() - t_start).count(); };
+  Json timings = Json::object();
   if (!ctx.data_db) return absl::FailedPreconditionError("no data database configured");
   const Params p = ReadParams(spec.hyperparameters);
   const int threads = std::max(1, spec.cpu);
@@ -418,6 +421,7 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   fo.memory_limit_bytes = static_cast<int64_t>(spec.memory_gb * (1LL << 30));
   ASSIGN_OR_RETURN(data::FeatureFrame frame, data::LoadFeatureFrame(*ctx.data_db, resolved.schema, fo));
   RETURN_IF_ERROR(CheckCancel(ctx));
+  timings["loadingSeconds"] = since();
   progress.Report(15, "preparing_features");
 
   const Task task = DetectTask(frame, p.task);
@@ -593,6 +597,7 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   RETURN_IF_ERROR(CheckCancel(ctx));
 
   // ---- Evaluation document ----
+  timings["trainingSeconds"] = since() - timings["loadingSeconds"].get<double>();
   progress.Report(85, "evaluating");
   Json evaluation;
   evaluation["task"] = std::string(TaskName(task));
@@ -794,6 +799,8 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   if (!tuning.is_null()) evaluation["tuning"] = tuning;
 
   // ---- Artifact ----
+  timings["evaluatingSeconds"] = since() - timings["loadingSeconds"].get<double>() -
+                                 timings["trainingSeconds"].get<double>();
   progress.Report(95, "saving");
   RETURN_IF_ERROR(CheckCancel(ctx));
   ASSIGN_OR_RETURN(Json model_json, final_model->ToJson());
@@ -808,6 +815,8 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
                  {"model", model_json}};
   const std::string path = spec.artifact_dir + "/model.json";
   RETURN_IF_ERROR(WriteBundle(path, bundle));
+  timings["totalSeconds"] = since();
+  evaluation["timings"] = timings;
   TrainResult result;
   result.evaluation = std::move(evaluation);
   TrainedModel tm;
