@@ -72,6 +72,7 @@ int RunServe(const std::string& config_file) {
   tsml::api::AppOptions options;
   options.config = *config;
   options.trainers = &models->trainers;
+  options.predictors = &models->predictors;
   auto app = tsml::api::App::Create(options);
   if (!app.ok()) return Fail("cannot start", app.status());
   if (auto s = (*app)->Start(); !s.ok()) return Fail("cannot start", s);

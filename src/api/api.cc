@@ -88,7 +88,8 @@ HttpResponse Api::Dispatch(HttpRequest& request, std::string* route_name,
 
   auto finish = [&](HttpResponse r, const std::string& detail = "") {
     const bool mutating = request.method != "GET";
-    if (!spec.privilege.empty() && (mutating || r.status == 401 || r.status == 403)) {
+    if (!spec.privilege.empty() &&
+        ((mutating && spec.audit) || r.status == 401 || r.status == 403)) {
       Audit(request, spec.action, *principal_out, ctx.resource_id.empty() ? *resource_id
                                                                           : ctx.resource_id,
             r.status, detail);
@@ -140,7 +141,7 @@ HttpResponse Api::Dispatch(HttpRequest& request, std::string* route_name,
           common::ValidationError("body", std::string(parsed.status().message())),
           request.request_id));
     }
-    if (!parsed->is_object()) {
+    if (!parsed->is_object() && !(spec.json_array_ok && parsed->is_array())) {
       return finish(StatusToResponse(common::ValidationError("body", "must be a JSON object"),
                                      request.request_id));
     }
@@ -333,6 +334,8 @@ void Api::AddCoreRoutes() {
               return JsonResponse(200, {{"sources", std::move(out)}});
             }});
 
+  AddDeploymentRoutes();
+
   // Operability: no authentication.
   AddRoute({"GET", "/healthz", "healthz", "", false,
             [](RouteContext&) -> absl::StatusOr<HttpResponse> {
@@ -377,6 +380,78 @@ void Api::AddCoreRoutes() {
             [](RouteContext&) -> absl::StatusOr<HttpResponse> {
               HttpResponse r;
               r.body = std::string(OpenApiDocument());
+              return r;
+            }});
+}
+
+}  // namespace tsml::api
+
+namespace tsml::api {
+
+void Api::AddDeploymentRoutes() {
+  const std::string deploy(auth::kPrivDeploy), monitor(auth::kPrivMonitor),
+      train(auth::kPrivTrain), predict(auth::kPrivPredict);
+  AddRoute({"POST", "/api/ml/training/deploy/:jobId", "deployment.create", deploy, true,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::DeploymentRecord d,
+                               deps_.deployments->Deploy(*ctx.principal, ctx.params["jobId"],
+                                                         ctx.body));
+              ctx.resource_id = d.id;
+              HttpResponse r = JsonResponse(202, deps_.deployments->ToJson(d));
+              r.headers.emplace_back("Location", "/api/ml/deployment/status/" + d.id);
+              return r;
+            }});
+  AddRoute({"GET", "/api/ml/deployment/status/:deploymentId", "deployment.status", deploy, false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(Json d, deps_.deployments->Status(*ctx.principal,
+                                                                 ctx.params["deploymentId"]));
+              return JsonResponse(200, d);
+            }});
+  AddRoute({"POST", "/api/ml/deployment/stop/:deploymentId", "deployment.stop", deploy, false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(Json d, deps_.deployments->Stop(*ctx.principal,
+                                                               ctx.params["deploymentId"]));
+              return JsonResponse(200, d);
+            }});
+  RouteSpec predict_route{"POST", "/api/ml/predict/:deploymentId", "predict", predict, true,
+                          [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+                            ASSIGN_OR_RETURN(Json out, deps_.deployments->Predict(
+                                                           ctx.params["deploymentId"], ctx.body));
+                            return JsonResponse(200, out);
+                          }};
+  predict_route.audit = false;
+  AddRoute(std::move(predict_route));
+  AddRoute({"GET", "/api/ml/monitoring/performance/:deploymentId", "monitoring.performance",
+            monitor, false, [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(Json out,
+                               deps_.deployments->Performance(
+                                   *ctx.principal, ctx.params["deploymentId"],
+                                   service::ParseQueryString(ctx.request.query)));
+              return JsonResponse(200, out);
+            }});
+  RouteSpec feedback{"POST", "/api/ml/monitoring/feedback/:deploymentId", "monitoring.feedback",
+                     monitor, true, [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+                       ASSIGN_OR_RETURN(Json out,
+                                        deps_.deployments->Feedback(
+                                            *ctx.principal, ctx.params["deploymentId"], ctx.body));
+                       return JsonResponse(200, out);
+                     }};
+  feedback.json_array_ok = true;
+  AddRoute(std::move(feedback));
+  AddRoute({"GET", "/api/ml/monitoring/alerts/:deploymentId", "monitoring.alerts", monitor, false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(Json out, deps_.deployments->Alerts(*ctx.principal,
+                                                                   ctx.params["deploymentId"]));
+              return JsonResponse(200, out);
+            }});
+  AddRoute({"POST", "/api/ml/training/retrain/:deploymentId", "training.retrain", train, true,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::JobRecord job,
+                               deps_.deployments->Retrain(*ctx.principal,
+                                                          ctx.params["deploymentId"], ctx.body));
+              ctx.resource_id = job.id;
+              HttpResponse r = JsonResponse(202, service::JobService::ToJson(job));
+              r.headers.emplace_back("Location", "/api/ml/training/status/" + job.id);
               return r;
             }});
 }

@@ -17,6 +17,7 @@
 #include "common/json_util.h"
 #include "data/catalog.h"
 #include "monitor/http_metrics.h"
+#include "service/deployment_service.h"
 #include "service/job_service.h"
 #include "store/store.h"
 
@@ -26,6 +27,7 @@ struct ApiDeps {
   const auth::JwtVerifier* verifier = nullptr;
   store::Store* store = nullptr;
   service::JobService* jobs = nullptr;
+  service::DeploymentService* deployments = nullptr;
   monitor::HttpMetrics* metrics = nullptr;
   const common::Clock* clock = nullptr;
   data::DataCatalog* catalog = nullptr;  // GET /api/ml/data/sources
@@ -52,6 +54,8 @@ struct RouteSpec {
   std::string privilege;       // empty: no authentication (health, metrics, docs)
   bool json_body = false;      // requires a JSON object body
   RouteHandler handler;
+  bool json_array_ok = false;  // the JSON body may also be an array
+  bool audit = true;           // mutating calls are audited (not the prediction hot path)
 };
 
 class Api {
@@ -64,6 +68,7 @@ class Api {
 
  private:
   void AddCoreRoutes();
+  void AddDeploymentRoutes();
   HttpResponse Dispatch(HttpRequest& request, std::string* route_name,
                         const auth::Principal** principal_out, auth::Principal* principal_buf,
                         std::string* resource_id);

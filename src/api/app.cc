@@ -55,12 +55,25 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(config.artifact_dir, ec);
 
+  static const train::PredictorRegistry kNoPredictors;
+  app->model_server_ = std::make_unique<serve::ModelServer>(
+      options.serving, app->store_.get(),
+      options.predictors ? options.predictors : &kNoPredictors, app->clock_, app->ids_.get());
+  service::DeploymentServiceOptions dso;
+  dso.max_attempts = config.max_attempts;
+  dso.trainers = options.trainers;
+  dso.catalog = app->catalog_.get();
+
   jobs::WorkerPoolOptions wo = options.worker_overrides;
   wo.workers = config.workers;
   wo.lease_ms = config.lease_seconds * 1000LL;
   wo.artifact_dir = config.artifact_dir;
   wo.data_url = config.data_url;
   wo.data_db = app->data_db_.get();
+  App* self = app.get();  // the pool is stopped before the services go away
+  wo.handlers[store::TaskKind::kDeploy] = [self](const store::TaskRecord& t) {
+    return self->deployments_->RunDeployTask(t);
+  };
   app->workers_ = std::make_unique<jobs::WorkerPool>(wo, app->store_.get(), options.trainers,
                                                      app->clock_, app->ids_.get());
 
@@ -73,17 +86,26 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   jo.on_cancelled = [workers](const std::string& id) { workers->CancelLocal(id); };
   app->jobs_ = std::make_unique<service::JobService>(jo, app->store_.get(), app->clock_,
                                                      app->ids_.get());
+  app->deployments_ = std::make_unique<service::DeploymentService>(
+      [&] {
+        service::DeploymentServiceOptions o = dso;
+        o.on_queued = [workers] { workers->Notify(); };
+        return o;
+      }(),
+      app->store_.get(), app->model_server_.get(), app->clock_, app->ids_.get());
   app->metrics_ = std::make_unique<monitor::HttpMetrics>();
 
   ApiDeps deps;
   deps.verifier = app->verifier_.get();
   deps.store = app->store_.get();
   deps.jobs = app->jobs_.get();
+  deps.deployments = app->deployments_.get();
   deps.metrics = app->metrics_.get();
   deps.clock = app->clock_;
   deps.catalog = app->catalog_.get();
-  deps.extra_metrics = [workers] {
-    return common::StrCat(
+  serve::ModelServer* model_server = app->model_server_.get();
+  deps.extra_metrics = [workers, model_server] {
+    return model_server->PrometheusText() + common::StrCat(
         "# HELP tsml_worker_running_jobs Jobs running in this process.\n"
         "# TYPE tsml_worker_running_jobs gauge\ntsml_worker_running_jobs ",
         workers->running_jobs(), "\n");
@@ -96,6 +118,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
 App::~App() { Stop(); }
 
 absl::Status App::Start() {
+  model_server_->SyncOnce();  // active deployments serve again after a restart
+  model_server_->Start();
   workers_->Start();
   if (!options_.start_http) return absl::OkStatus();
   HttpServerOptions ho;
@@ -112,6 +136,7 @@ void App::Stop() {
   stopped_ = true;
   if (server_) server_->Stop();
   if (workers_) workers_->Stop();
+  if (model_server_) model_server_->Stop();
 }
 
 }  // namespace tsml::api

@@ -14,6 +14,8 @@
 #include "data/catalog.h"
 #include "jobs/worker_pool.h"
 #include "monitor/http_metrics.h"
+#include "serve/model_server.h"
+#include "service/deployment_service.h"
 #include "service/job_service.h"
 #include "store/store.h"
 #include "train/trainer.h"
@@ -24,6 +26,8 @@ struct AppOptions {
   common::Config config;
   const common::Clock* clock = nullptr;        // default: system clock
   const train::TrainerRegistry* trainers = nullptr;  // required
+  const train::PredictorRegistry* predictors = nullptr;  // required to serve models
+  serve::ModelServerOptions serving;
   jobs::WorkerPoolOptions worker_overrides;    // heartbeat/poll tuning (tests)
   bool start_http = true;
 };
@@ -43,6 +47,7 @@ class App {
   jobs::WorkerPool& workers() { return *workers_; }
   Api& api() { return *api_; }
   store::Database& data_db() { return *data_db_; }
+  serve::ModelServer& model_server() { return *model_server_; }
 
  private:
   App() = default;
@@ -57,6 +62,8 @@ class App {
   std::unique_ptr<monitor::HttpMetrics> metrics_;
   std::unique_ptr<jobs::WorkerPool> workers_;
   std::unique_ptr<service::JobService> jobs_;
+  std::unique_ptr<serve::ModelServer> model_server_;
+  std::unique_ptr<service::DeploymentService> deployments_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
   bool stopped_ = false;

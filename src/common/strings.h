@@ -9,7 +9,18 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "fmt/format.h"
+
+// Lets StrCat take absl::string_view (e.g. absl::Status::message()), which Debian's abseil
+// does not alias to std::string_view.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(absl::string_view s, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
 
 namespace tsml::common {
 

@@ -165,8 +165,9 @@ void WorkerPool::WorkerLoop(int index) {
     }
     if (recover) RecoverOnce();
 
-    auto claimed = store_->Claim(owner, {store::TaskKind::kTrain}, options_.lease_ms,
-                                 clock_->NowMillis());
+    std::vector<store::TaskKind> kinds = {store::TaskKind::kTrain};
+    for (const auto& [kind, handler] : options_.handlers) kinds.push_back(kind);
+    auto claimed = store_->Claim(owner, kinds, options_.lease_ms, clock_->NowMillis());
     if (!claimed.ok()) {
       LogWarn("claiming a task failed", {{"error", claimed.status().ToString()}});
     } else if (claimed->has_value()) {
@@ -181,6 +182,20 @@ void WorkerPool::WorkerLoop(int index) {
 }
 
 void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task) {
+  if (task.kind != store::TaskKind::kTrain) {
+    auto it = options_.handlers.find(task.kind);
+    absl::Status s = it == options_.handlers.end()
+                         ? absl::UnimplementedError("no handler for this task kind")
+                         : it->second(task);
+    if (!s.ok()) {
+      LogWarn("task failed", {{"taskId", task.id},
+                              {"kind", std::string(store::TaskKindName(task.kind))},
+                              {"refId", task.ref_id},
+                              {"error", std::string(s.message())}});
+    }
+    (void)store_->Finish(task.id, owner, s.ok(), clock_->NowMillis());
+    return;
+  }
   const Json log_ids = {{"jobId", task.ref_id}, {"taskId", task.id}, {"worker", owner}};
   auto job = store_->GetJob(task.ref_id);
   if (!job.ok()) {

@@ -9,6 +9,7 @@
 #define TSML_JOBS_WORKER_POOL_H_
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,9 @@ struct WorkerPoolOptions {
   std::string artifact_dir = "var/artifacts";
   std::string data_url;
   store::Database* data_db = nullptr;  // handed to trainers (TrainContext::data_db)
+  // Handlers of the other task kinds (deploy, export); a kind without one is not claimed.
+  // They return the task's outcome; the record's own state is theirs to write.
+  std::map<store::TaskKind, std::function<absl::Status(const store::TaskRecord&)>> handlers;
 };
 
 class WorkerPool {

@@ -150,6 +150,20 @@ CREATE TABLE performance_metrics (
   UNIQUE (deployment_id, ts)
 );
 )sql"},
+      {3, "alerts_job_options", R"sql(
+ALTER TABLE jobs ADD COLUMN options TEXT;
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  deployment_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  message TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  threshold DOUBLE PRECISION NOT NULL,
+  raised_at BIGINT NOT NULL
+);
+CREATE INDEX alerts_deployment ON alerts (deployment_id, raised_at);
+)sql"},
   };
   return kMigrations;
 }

@@ -38,6 +38,8 @@ struct JobRecord {
   Millis created_at = 0;
   Millis updated_at = 0;
   int attempts = 0;  // times a worker has claimed it
+  // Service-side options: {"incremental": bool, "warmStartArtifactId": id, "notes": [..]}.
+  Json options = Json::object();
 };
 
 enum class SortField { kCreatedAt, kStartedAt, kCompletedAt };
@@ -120,6 +122,18 @@ struct PerformanceRecord {
   Json metrics = Json::object();
   int64_t sample_size = 0;
   Millis created_at = 0;
+};
+
+// A raised monitoring alert.
+struct AlertRecord {
+  std::string id;
+  std::string deployment_id;
+  std::string kind;      // latency, error_rate, accuracy_drop, drift
+  std::string severity;  // warning, critical
+  std::string message;
+  double value = 0;
+  double threshold = 0;
+  Millis raised_at = 0;
 };
 
 // One audit entry: who did what, when, with what outcome.

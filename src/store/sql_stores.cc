@@ -47,7 +47,7 @@ constexpr char kJobColumns[] =
     "id, model_type, training_data, hyperparameters, validation_strategy, compute_resources, "
     "status, progress, stage, eta_at, started_at, completed_at, failure_reason, "
     "evaluation_results, model_artifact_id, deployment_id, parent_job_id, "
-    "source_deployment_id, created_by, created_at, updated_at, attempts";
+    "source_deployment_id, created_by, created_at, updated_at, attempts, options";
 
 JobRecord RowToJob(const SqlRow& r) {
   JobRecord j;
@@ -73,6 +73,7 @@ JobRecord RowToJob(const SqlRow& r) {
   j.created_at = r.Int(19);
   j.updated_at = r.Int(20);
   j.attempts = static_cast<int>(r.Int(21));
+  j.options = ParseStored(r, 22, Json::object());
   return j;
 }
 
@@ -229,7 +230,7 @@ class SqlStore final : public Store {
       RETURN_IF_ERROR(
           c.Query(common::StrCat("INSERT INTO jobs (", kJobColumns,
                                ", source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                               "?, ?, ?, ?, ?, ?, ?, ?)"),
+                               "?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                   {j.id, j.model_type, DumpJson(j.training_data), DumpJson(j.hyperparameters),
                    j.validation_strategy, DumpJson(j.compute_resources), j.status, j.progress,
                    j.stage, Opt(j.eta_at), Opt(j.started_at), Opt(j.completed_at),
@@ -238,7 +239,8 @@ class SqlStore final : public Store {
                                                   : SqlValue(DumpJson(j.evaluation_results)),
                    Opt(j.model_artifact_id), Opt(j.deployment_id), Opt(j.parent_job_id),
                    Opt(j.source_deployment_id), j.created_by, j.created_at, j.updated_at,
-                   int64_t{j.attempts}, j.training_data.value("source", std::string())})
+                   int64_t{j.attempts}, DumpJson(j.options),
+                   j.training_data.value("source", std::string())})
               .status());
       return InsertTask(c, task_id, TaskKind::kTrain, j.id, max_attempts, j.created_at);
     });
@@ -541,6 +543,59 @@ class SqlStore final : public Store {
     return updated ? absl::OkStatus() : absl::NotFoundError("deployment not found");
   }
 
+  absl::StatusOr<bool> UpdateDeploymentIf(const DeploymentRecord& d,
+                                          const std::vector<std::string>& expected) override {
+    std::vector<SqlValue> params = DeploymentParams(d);
+    params.erase(params.begin());
+    params.push_back(d.id);
+    std::vector<std::string> marks;
+    for (const auto& e : expected) {
+      params.push_back(e);
+      marks.push_back("?");
+    }
+    return UpdateOne(
+        common::StrCat("UPDATE deployments SET training_job_id = ?, deployment_name = ?, "
+                       "environment = ?, version = ?, auto_scaling = ?, status = ?, "
+                       "endpoint_url = ?, deployed_at = ?, failure_reason = ?, health_metrics = ?, "
+                       "config = ?, created_by = ?, created_at = ?, updated_at = ? WHERE id = ? "
+                       "AND status IN (",
+                       common::StrJoin(marks, ", "), ") RETURNING id"),
+        params);
+  }
+
+  absl::Status CreateDeploymentForJob(const DeploymentRecord& d, int max_attempts) override {
+    const std::string task_id = ids_->Next();
+    return db_->Transaction([&](SqlConnection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(SqlRows job, c.Query(common::StrCat("SELECT deployment_id FROM jobs WHERE "
+                                                           "id = ?",
+                                                           db_->ForUpdate()),
+                                            {d.training_job_id}));
+      if (job.empty()) return absl::NotFoundError("training job not found");
+      if (!job.front().IsNull(0)) {
+        ASSIGN_OR_RETURN(SqlRows prev, c.Query("SELECT status FROM deployments WHERE id = ?",
+                                               {job.front().Str(0)}));
+        if (!prev.empty()) {
+          const std::string st = prev.front().Str(0);
+          if (st == "pending" || st == "deploying" || st == "active") {
+            return absl::FailedPreconditionError(common::StrCat(
+                "the model of this job is already deployed (deployment ", job.front().Str(0),
+                " is ", st, ")"));
+          }
+        }
+      }
+      RETURN_IF_ERROR(
+          c.Query(common::StrCat("INSERT INTO deployments (", kDeploymentColumns,
+                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                  DeploymentParams(d))
+              .status());
+      RETURN_IF_ERROR(InsertTask(c, task_id, TaskKind::kDeploy, d.id, max_attempts, d.created_at));
+      return c
+          .Query("UPDATE jobs SET deployment_id = ?, updated_at = ? WHERE id = ?",
+                 {d.id, d.created_at, d.training_job_id})
+          .status();
+    });
+  }
+
   absl::StatusOr<std::vector<DeploymentRecord>> ListDeployments(
       const std::optional<std::string>& status) override {
     std::string sql = common::StrCat("SELECT ", kDeploymentColumns, " FROM deployments");
@@ -553,6 +608,46 @@ class SqlStore final : public Store {
     ASSIGN_OR_RETURN(SqlRows rows, Select(sql, params));
     std::vector<DeploymentRecord> out;
     for (const auto& r : rows) out.push_back(RowToDeployment(r));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<DeploymentRecord>> DeploymentsNamed(
+      const std::string& name, const std::string& environment) override {
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     Select(common::StrCat("SELECT ", kDeploymentColumns,
+                                           " FROM deployments WHERE deployment_name = ? AND "
+                                           "environment = ? ORDER BY created_at DESC, id DESC"),
+                            {name, environment}));
+    std::vector<DeploymentRecord> out;
+    for (const auto& r : rows) out.push_back(RowToDeployment(r));
+    return out;
+  }
+
+  // ---- AlertStore ----
+  absl::Status AppendAlert(const AlertRecord& a) override {
+    const std::string id = a.id.empty() ? ids_->Next() : a.id;
+    return db_->Run([&](SqlConnection& c) {
+      return c
+          .Query("INSERT INTO alerts (id, deployment_id, kind, severity, message, value, "
+                 "threshold, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 {id, a.deployment_id, a.kind, a.severity, a.message, a.value, a.threshold,
+                  a.raised_at})
+          .status();
+    });
+  }
+
+  absl::StatusOr<std::vector<AlertRecord>> ListAlerts(const std::string& deployment_id,
+                                                      int limit) override {
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     Select("SELECT id, deployment_id, kind, severity, message, value, threshold, "
+                            "raised_at FROM alerts WHERE deployment_id = ? ORDER BY raised_at "
+                            "DESC, id DESC LIMIT ?",
+                            {deployment_id, int64_t{limit}}));
+    std::vector<AlertRecord> out;
+    for (const auto& r : rows) {
+      out.push_back({r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Double(5), r.Double(6),
+                     r.Int(7)});
+    }
     return out;
   }
 

@@ -85,8 +85,27 @@ class DeploymentStore {
   virtual absl::Status CreateDeployment(const DeploymentRecord& d) = 0;
   virtual absl::StatusOr<DeploymentRecord> GetDeployment(const std::string& id) = 0;
   virtual absl::Status UpdateDeployment(const DeploymentRecord& d) = 0;
+  // Writes `d` only while the stored status is one of `expected`; false otherwise.
+  virtual absl::StatusOr<bool> UpdateDeploymentIf(const DeploymentRecord& d,
+                                                  const std::vector<std::string>& expected) = 0;
+  // In one transaction: refuses (FailedPrecondition) when the job already has a pending,
+  // deploying or active deployment; inserts `d`, queues its deploy task and points the job
+  // at it.
+  virtual absl::Status CreateDeploymentForJob(const DeploymentRecord& d, int max_attempts) = 0;
   virtual absl::StatusOr<std::vector<DeploymentRecord>> ListDeployments(
       const std::optional<std::string>& status) = 0;
+  // Deployments named `name` in `environment`, newest first (the version history).
+  virtual absl::StatusOr<std::vector<DeploymentRecord>> DeploymentsNamed(
+      const std::string& name, const std::string& environment) = 0;
+};
+
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+  virtual absl::Status AppendAlert(const AlertRecord& a) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<AlertRecord>> ListAlerts(const std::string& deployment_id,
+                                                              int limit) = 0;
 };
 
 class ArtifactStore {
@@ -129,6 +148,7 @@ class Store : public JobStore,
               public ArtifactStore,
               public ExportStore,
               public MetricsStore,
+              public AlertStore,
               public AuditStore {
  public:
   // True when the database answers a trivial query.

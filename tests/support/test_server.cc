@@ -29,24 +29,27 @@ TempDir::~TempDir() {
 
 TestServer::TestServer(TestServerOptions options)
     : control_(std::make_shared<FakeTrainerControl>()),
-      registry_(std::make_unique<train::TrainerRegistry>()) {
+      registry_(std::make_unique<train::TrainerRegistry>()),
+      predictors_(std::make_unique<train::PredictorRegistry>()) {
   if (options.real_models) {
-    train::PredictorRegistry predictors;
-    train::RegisterAllModels(*registry_, predictors);
+    train::RegisterAllModels(*registry_, *predictors_);
   } else {
     RegisterFakeTrainer(*registry_, control_);
   }
+  const std::string base = options.dir.empty() ? dir_.path() : options.dir;
   api::AppOptions o;
   o.config.listen = "127.0.0.1:0";
   o.config.database_url = options.database_url.empty()
-                              ? "sqlite://" + dir_.path() + "/tsml.db"
+                              ? "sqlite://" + base + "/tsml.db"
                               : options.database_url;
-  o.config.data_url = "sqlite://" + dir_.path() + "/data.db";
-  o.config.artifact_dir = dir_.path() + "/artifacts";
+  o.config.data_url = "sqlite://" + base + "/data.db";
+  o.config.artifact_dir = base + "/artifacts";
   o.config.workers = options.workers;
   o.config.jwt_secret = kTestSecret;
   o.config.http_threads = 2;
   o.trainers = registry_.get();
+  o.predictors = predictors_.get();
+  o.serving = options.serving;
   o.worker_overrides.heartbeat_ms = 200;
   o.worker_overrides.poll_ms = 50;
   auto app = api::App::Create(std::move(o));
@@ -55,12 +58,14 @@ TestServer::TestServer(TestServerOptions options)
     std::abort();
   }
   app_ = *std::move(app);
+  if (options.dir.empty()) {
   data::DemoOptions demo;
   demo.events = options.demo_events;
   auto seeded = data::SeedDemo(app_->data_db(), demo);
   if (!seeded.ok()) {
     ADD_FAILURE() << "cannot seed demo data: " << seeded.status();
     std::abort();
+  }
   }
   auto started = app_->Start();
   if (!started.ok()) {

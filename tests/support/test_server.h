@@ -32,6 +32,8 @@ struct TestServerOptions {
   int workers = 1;
   bool real_models = false;  // register every real trainer instead of the fake one
   int64_t demo_events = 5000;
+  serve::ModelServerOptions serving;
+  std::string dir;  // reuse this folder (a restart); default: a fresh temporary one
 };
 
 class TestServer {
@@ -59,6 +61,7 @@ class TestServer {
   TempDir dir_;
   std::shared_ptr<FakeTrainerControl> control_;
   std::unique_ptr<train::TrainerRegistry> registry_;
+  std::unique_ptr<train::PredictorRegistry> predictors_;
   std::unique_ptr<api::App> app_;
   std::unique_ptr<HttpClient> client_;
 };

@@ -42,10 +42,9 @@ int IsoWeek(int64_t day) {
   return static_cast<int>((thursday - common::DaysFromCivil(c.year, 1, 1)) / 7) + 1;
 }
 
-LagConfig MakeLagConfig(Frequency f, int consecutive_lags, int64_t trend_origin) {
+LagConfig MakeLagConfig(Frequency f, int consecutive_lags) {
   LagConfig c;
   c.frequency = f;
-  c.trend_origin = trend_origin;
   int l = 0;
   std::vector<int> seasonal;
   switch (f) {
@@ -110,7 +109,7 @@ size_t LagConfig::NumFeatures() const {
 }
 
 int LagConfig::Lookback() const {
-  int m = scale_window;
+  int m = 2 * scale_window;  // the trend feature compares two windows
   for (int k : lags) m = std::max(m, k);
   for (int w : mean_windows) m = std::max(m, w);
   for (int w : std_windows) m = std::max(m, w);
@@ -122,8 +121,7 @@ Json LagConfig::ToJson() const {
               {"lags", lags},
               {"meanWindows", mean_windows},
               {"stdWindows", std_windows},
-              {"scaleWindow", scale_window},
-              {"trendOrigin", trend_origin}};
+              {"scaleWindow", scale_window}};
 }
 
 absl::StatusOr<LagConfig> LagConfig::FromJson(const Json& j) {
@@ -136,7 +134,6 @@ absl::StatusOr<LagConfig> LagConfig::FromJson(const Json& j) {
     c.mean_windows = j.at("meanWindows").get<std::vector<int>>();
     c.std_windows = j.at("stdWindows").get<std::vector<int>>();
     c.scale_window = j.at("scaleWindow").get<int>();
-    c.trend_origin = j.at("trendOrigin").get<int64_t>();
     auto positive = [](const std::vector<int>& v) {
       return std::all_of(v.begin(), v.end(), [](int k) { return k >= 1 && k <= 10000; });
     };
@@ -223,7 +220,16 @@ double ComputeFeatures(const LagConfig& c, std::span<const double> history, int6
       break;
     }
   }
-  out[j++] = static_cast<float>(period - c.trend_origin);
+  // Local trend: the level of the last window against the one before it.
+  const size_t w = static_cast<size_t>(c.scale_window);
+  if (n >= 2 * w) {
+    double before = 0;
+    for (size_t i = n - 2 * w; i < n - w; ++i) before += history[i];
+    before = std::max(before / static_cast<double>(w), floor);
+    out[j++] = static_cast<float>(scale / before);
+  } else {
+    out[j++] = kMissing;
+  }
   out[j++] = static_cast<float>(group_code);
   return scale;
 }

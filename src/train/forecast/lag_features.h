@@ -11,8 +11,11 @@
 // mean_w and std_w (rolling windows), log_level (log1p s_t), the calendar of period t (daily:
 // day_of_week (Monday 0), day_of_month, month, day_of_year, week_of_year, holiday,
 // holiday_adjacent; weekly: week_of_year, month, holidays; monthly: month, holidays), trend
-// (periods since `trend_origin`) and group (the series' integer code). A feature that needs
-// more history than there is is missing (NaN), which XGBoost handles.
+// (the local level over the level of the `scale_window` periods before it) and group (the
+// series' integer code). A feature that needs more history than there is is missing (NaN),
+// which XGBoost handles. There is deliberately no period-index feature: trees cannot extrapolate
+// an index, they extend whatever happened at the end of the training window into the future.
+// The trend enters through the local level and the `trend` ratio instead.
 #ifndef TSML_TRAIN_FORECAST_LAG_FEATURES_H_
 #define TSML_TRAIN_FORECAST_LAG_FEATURES_H_
 
@@ -34,7 +37,6 @@ struct LagConfig {
   std::vector<int> mean_windows;  // rolling means
   std::vector<int> std_windows;   // rolling standard deviations
   int scale_window = 28;
-  int64_t trend_origin = 0;       // period index where `trend` is 0
 
   std::vector<std::string> FeatureNames() const;
   size_t NumFeatures() const;
@@ -46,7 +48,7 @@ struct LagConfig {
 
 // Defaults per frequency; `consecutive_lags` > 0 replaces the 1..L part (7 daily, 8 weekly,
 // 12 monthly). Seasonal lags: daily 14, 21, 28, 364; weekly 52; monthly 24.
-LagConfig MakeLagConfig(Frequency f, int consecutive_lags, int64_t trend_origin);
+LagConfig MakeLagConfig(Frequency f, int consecutive_lags);
 
 // The local level used to scale period t, from the values before it.
 double LocalLevel(const LagConfig& c, std::span<const double> history, double floor);

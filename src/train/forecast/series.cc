@@ -253,10 +253,15 @@ absl::StatusOr<SeriesSet> BuildSeries(const SeriesQuery& query, const std::vecto
   });
   set.distinct_groups = static_cast<int64_t>(ranked_groups.size());
   if (!set.dropped_groups.empty()) {
+    std::vector<std::string> shown(
+        set.dropped_groups.begin(),
+        set.dropped_groups.begin() + std::min<size_t>(10, set.dropped_groups.size()));
+    if (set.dropped_groups.size() > shown.size()) {
+      shown.push_back(StrCat("and ", set.dropped_groups.size() - shown.size(), " more"));
+    }
     set.warnings.push_back(StrCat(set.dropped_groups.size(), " group(s) dropped for too little ",
                                   "history (fewer than ", query.min_group_periods, " periods): ",
-                                  common::StrJoin(set.dropped_groups, ", "),
-                                  "; they still count in the total"));
+                                  common::StrJoin(shown, ", "), "; they still count in the total"));
   }
   if (has_other) {
     set.warnings.push_back(StrCat(ranked_groups.size() - kept, " smaller group(s) beyond maxGroups=",

@@ -31,7 +31,7 @@ class Random {
     return z ^ (z >> 31);
   }
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double Normal() {  // Box–Muller
+  double Normal() {                                                           // Box–Muller
     const double u1 = 1.0 - Uniform();
     const double u2 = Uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
@@ -49,7 +49,8 @@ void FillRandom(FactorMatrix& m, int64_t first_row, uint64_t seed, float scale) 
 }
 
 absl::Status CheckOptions(const AlsOptions& o) {
-  if (o.factors < 1 || o.factors > 4096) return absl::InvalidArgumentError("ALS: factors must be 1–4096");
+  if (o.factors < 1 || o.factors > 4096)
+    return absl::InvalidArgumentError("ALS: factors must be 1–4096");
   if (!(o.regularization >= 0) || !std::isfinite(o.regularization)) {
     return absl::InvalidArgumentError("ALS: regularization must be a finite number >= 0");
   }
@@ -207,7 +208,8 @@ absl::Status ParallelFor(int64_t n, int threads, int64_t chunk,
   work();
   for (std::thread& t : pool) t.join();
   if (!error.ok()) return error;
-  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("training was cancelled");
+  if (cancel != nullptr && cancel->cancelled())
+    return absl::CancelledError("training was cancelled");
   return absl::OkStatus();
 }
 
@@ -239,16 +241,18 @@ absl::StatusOr<AlsFactors> TrainAlsFrom(const SparseMatrix& user_items, AlsFacto
   }
   if (f.users.rows() != user_items.rows || f.items.rows() != user_items.cols ||
       f.users.cols() != options.factors || f.items.cols() != options.factors) {
-    return absl::InvalidArgumentError(StrCat(
-        "ALS: initial factors are ", f.users.rows(), "×", f.users.cols(), " and ", f.items.rows(),
-        "×", f.items.cols(), ", expected ", user_items.rows, "×", options.factors, " and ",
-        user_items.cols, "×", options.factors));
+    return absl::InvalidArgumentError(
+        StrCat("ALS: initial factors are ", f.users.rows(), "×", f.users.cols(), " and ",
+               f.items.rows(), "×", f.items.cols(), ", expected ", user_items.rows, "×",
+               options.factors, " and ", user_items.cols, "×", options.factors));
   }
   try {
     const SparseMatrix item_users = user_items.Transpose();
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-      if (auto s = SolveSide(user_items, f.items, f.users, options, hooks.cancel); !s.ok()) return s;
-      if (auto s = SolveSide(item_users, f.users, f.items, options, hooks.cancel); !s.ok()) return s;
+      if (auto s = SolveSide(user_items, f.items, f.users, options, hooks.cancel); !s.ok())
+        return s;
+      if (auto s = SolveSide(item_users, f.users, f.items, options, hooks.cancel); !s.ok())
+        return s;
       if (!f.users.allFinite() || !f.items.allFinite()) {
         return absl::InternalError(
             "ALS diverged (non-finite factors); lower alpha or raise regularization");

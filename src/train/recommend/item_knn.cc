@@ -27,44 +27,46 @@ absl::StatusOr<ItemNeighbors> BuildItemNeighbors(const SparseMatrix& user_items,
     const size_t keep = static_cast<size_t>(std::min<int64_t>(options.neighbors, n_items - 1));
     // Per item: its neighbours, filled by the workers, concatenated afterwards.
     std::vector<std::vector<std::pair<float, int32_t>>> lists(static_cast<size_t>(n_items));
-    auto status = ParallelFor(n_items, options.threads, 16, cancel, [&](int64_t begin, int64_t end) {
-      std::vector<float> dot(static_cast<size_t>(n_items), 0);
-      std::vector<char> mark(static_cast<size_t>(n_items), 0);
-      std::vector<int32_t> touched;
-      for (int64_t i = begin; i < end; ++i) {
-        touched.clear();
-        for (int64_t e = item_users.ptr[i]; e < item_users.ptr[i + 1]; ++e) {
-          const int32_t u = item_users.index[e];
-          const float wu = item_users.value[e];
-          for (int64_t g = user_items.ptr[u]; g < user_items.ptr[u + 1]; ++g) {
-            const int32_t j = user_items.index[g];
-            if (j == i) continue;
-            if (!mark[j]) {
-              mark[j] = 1;
-              touched.push_back(j);
+    auto status =
+        ParallelFor(n_items, options.threads, 16, cancel, [&](int64_t begin, int64_t end) {
+          std::vector<float> dot(static_cast<size_t>(n_items), 0);
+          std::vector<char> mark(static_cast<size_t>(n_items), 0);
+          std::vector<int32_t> touched;
+          for (int64_t i = begin; i < end; ++i) {
+            touched.clear();
+            for (int64_t e = item_users.ptr[i]; e < item_users.ptr[i + 1]; ++e) {
+              const int32_t u = item_users.index[e];
+              const float wu = item_users.value[e];
+              for (int64_t g = user_items.ptr[u]; g < user_items.ptr[u + 1]; ++g) {
+                const int32_t j = user_items.index[g];
+                if (j == i) continue;
+                if (!mark[j]) {
+                  mark[j] = 1;
+                  touched.push_back(j);
+                }
+                dot[j] += wu * user_items.value[g];
+              }
             }
-            dot[j] += wu * user_items.value[g];
+            std::vector<std::pair<float, int32_t>>& out = lists[i];
+            out.reserve(touched.size());
+            for (int32_t j : touched) {
+              const float denom = norm[i] * norm[j];
+              if (denom > 0 && dot[j] > 0) out.emplace_back(dot[j] / denom, j);
+              dot[j] = 0;
+              mark[j] = 0;
+            }
+            auto better = [](const auto& a, const auto& b) {
+              return a.first != b.first ? a.first > b.first : a.second < b.second;
+            };
+            if (out.size() > keep) {
+              std::nth_element(out.begin(), out.begin() + static_cast<int64_t>(keep), out.end(),
+                               better);
+              out.resize(keep);
+            }
+            std::sort(out.begin(), out.end(), better);
+            out.shrink_to_fit();
           }
-        }
-        std::vector<std::pair<float, int32_t>>& out = lists[i];
-        out.reserve(touched.size());
-        for (int32_t j : touched) {
-          const float denom = norm[i] * norm[j];
-          if (denom > 0 && dot[j] > 0) out.emplace_back(dot[j] / denom, j);
-          dot[j] = 0;
-          mark[j] = 0;
-        }
-        auto better = [](const auto& a, const auto& b) {
-          return a.first != b.first ? a.first > b.first : a.second < b.second;
-        };
-        if (out.size() > keep) {
-          std::nth_element(out.begin(), out.begin() + static_cast<int64_t>(keep), out.end(), better);
-          out.resize(keep);
-        }
-        std::sort(out.begin(), out.end(), better);
-        out.shrink_to_fit();
-      }
-    });
+        });
     if (!status.ok()) return status;
     ItemNeighbors nb;
     nb.items = n_items;

@@ -67,7 +67,8 @@ absl::StatusOr<std::vector<int64_t>> Offsets(const std::vector<int32_t>& counts,
   }
   for (size_t r = 0; r < counts.size(); ++r) {
     for (int64_t e = ptr[r]; e < ptr[r + 1]; ++e) {
-      if (index[e] < 0 || index[e] >= cols || (ascending && e > ptr[r] && index[e] <= index[e - 1])) {
+      if (index[e] < 0 || index[e] >= cols ||
+          (ascending && e > ptr[r] && index[e] <= index[e - 1])) {
         return absl::InvalidArgumentError(StrCat("recommender model: bad ", what, " index"));
       }
     }
@@ -178,8 +179,7 @@ absl::StatusOr<std::vector<std::vector<ScoredItem>>> RecommenderModel::Recommend
   try {
     if (algorithm_ == Algorithm::kAls) {
       // Blocks of users scored by one product (block × f)(f × items), ≤ ~16 MB of scores.
-      const int64_t block =
-          std::clamp<int64_t>(4'000'000 / std::max<int32_t>(1, items), 1, 256);
+      const int64_t block = std::clamp<int64_t>(4'000'000 / std::max<int32_t>(1, items), 1, 256);
       const int64_t blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
       const int f = static_cast<int>(factors_.items.cols());
       absl::Status s = ParallelFor(blocks, threads, 1, cancel, [&](int64_t b0, int64_t b1) {
@@ -203,21 +203,21 @@ absl::StatusOr<std::vector<std::vector<ScoredItem>>> RecommenderModel::Recommend
       });
       if (!s.ok()) return s;
     } else {
-      absl::Status s = ParallelFor(static_cast<int64_t>(users.size()), threads, 64, cancel,
-                                   [&](int64_t begin, int64_t end) {
-        std::vector<float> scores(static_cast<size_t>(items), 0);
-        for (int64_t r = begin; r < end; ++r) {
-          const int32_t u = users[r];
-          std::fill(scores.begin(), scores.end(), 0.0f);
-          const int64_t lo = seen.ptr[u], n = seen.ptr[u + 1] - lo;
-          AddNeighborScores(neighbors_, seen.index.data() + lo, seen.value.data() + lo, n,
-                            scores.data());
-          TopKSelector top(k, popular_rank_);
-          OfferUnseen(top, scores.data(), items, seen.index.data() + lo,
-                      seen.index.data() + lo + n);
-          out[r] = top.Take();
-        }
-      });
+      absl::Status s = ParallelFor(
+          static_cast<int64_t>(users.size()), threads, 64, cancel, [&](int64_t begin, int64_t end) {
+            std::vector<float> scores(static_cast<size_t>(items), 0);
+            for (int64_t r = begin; r < end; ++r) {
+              const int32_t u = users[r];
+              std::fill(scores.begin(), scores.end(), 0.0f);
+              const int64_t lo = seen.ptr[u], n = seen.ptr[u + 1] - lo;
+              AddNeighborScores(neighbors_, seen.index.data() + lo, seen.value.data() + lo, n,
+                                scores.data());
+              TopKSelector top(k, popular_rank_);
+              OfferUnseen(top, scores.data(), items, seen.index.data() + lo,
+                          seen.index.data() + lo + n);
+              out[r] = top.Take();
+            }
+          });
       if (!s.ok()) return s;
     }
   } catch (const std::bad_alloc&) {
@@ -277,8 +277,10 @@ Json RecommenderModel::ToJson() const {
             {"seenItems", EncodeArray(s.index.data(), s.index.size())}};
   if (algorithm_ == Algorithm::kAls) {
     j["factors"] = factors_.users.cols();
-    j["userFactors"] = EncodeArray(factors_.users.data(), static_cast<size_t>(factors_.users.size()));
-    j["itemFactors"] = EncodeArray(factors_.items.data(), static_cast<size_t>(factors_.items.size()));
+    j["userFactors"] =
+        EncodeArray(factors_.users.data(), static_cast<size_t>(factors_.users.size()));
+    j["itemFactors"] =
+        EncodeArray(factors_.items.data(), static_cast<size_t>(factors_.items.size()));
   } else {
     j["seenWeights"] = EncodeArray(s.value.data(), s.value.size());
     std::vector<int32_t> nc(static_cast<size_t>(neighbors_.items));
@@ -287,7 +289,8 @@ Json RecommenderModel::ToJson() const {
     }
     j["neighborCounts"] = EncodeArray(nc.data(), nc.size());
     j["neighborItems"] = EncodeArray(neighbors_.index.data(), neighbors_.index.size());
-    j["neighborSimilarity"] = EncodeArray(neighbors_.similarity.data(), neighbors_.similarity.size());
+    j["neighborSimilarity"] =
+        EncodeArray(neighbors_.similarity.data(), neighbors_.similarity.size());
   }
   return j;
 }
@@ -364,12 +367,17 @@ absl::StatusOr<RecommenderModel> RecommenderModel::FromJson(const Json& json) {
 // ---- Predictor ----------------------------------------------------------------------------
 
 RecommendPredictor::RecommendPredictor(RecommenderModel model, std::vector<std::string> user_ids,
-                                       std::vector<std::string> item_ids)
-    : model_(std::move(model)), user_ids_(std::move(user_ids)), item_ids_(std::move(item_ids)) {
+                                       std::vector<std::string> item_ids, int default_k)
+    : model_(std::move(model)),
+      user_ids_(std::move(user_ids)),
+      item_ids_(std::move(item_ids)),
+      default_k_(std::clamp(default_k, 1, kMaxK)) {
   user_index_.reserve(user_ids_.size());
-  for (size_t i = 0; i < user_ids_.size(); ++i) user_index_.emplace(user_ids_[i], static_cast<int32_t>(i));
+  for (size_t i = 0; i < user_ids_.size(); ++i)
+    user_index_.emplace(user_ids_[i], static_cast<int32_t>(i));
   item_index_.reserve(item_ids_.size());
-  for (size_t i = 0; i < item_ids_.size(); ++i) item_index_.emplace(item_ids_[i], static_cast<int32_t>(i));
+  for (size_t i = 0; i < item_ids_.size(); ++i)
+    item_index_.emplace(item_ids_[i], static_cast<int32_t>(i));
 }
 
 Json EncodeRecommender(const RecommenderModel& model, const std::vector<std::string>& user_ids,
@@ -388,10 +396,12 @@ absl::StatusOr<std::unique_ptr<RecommendPredictor>> RecommendPredictor::FromBund
   const Json& m = bundle["model"];
   auto model = RecommenderModel::FromJson(m);
   if (!model.ok()) return model.status();
-  auto ids = [](const Json& j, std::string_view key, size_t n) -> absl::StatusOr<std::vector<std::string>> {
+  auto ids = [](const Json& j, std::string_view key,
+                size_t n) -> absl::StatusOr<std::vector<std::string>> {
     auto it = j.find(std::string(key));
     if (it == j.end() || !it->is_array() || it->size() != n) {
-      return absl::InvalidArgumentError(StrCat("recommender model: '", key, "' must list ", n, " ids"));
+      return absl::InvalidArgumentError(
+          StrCat("recommender model: '", key, "' must list ", n, " ids"));
     }
     std::vector<std::string> out;
     out.reserve(n);
@@ -405,8 +415,15 @@ absl::StatusOr<std::unique_ptr<RecommendPredictor>> RecommendPredictor::FromBund
   if (!users.ok()) return users.status();
   auto items = ids(m, "itemIds", static_cast<size_t>(model->num_items()));
   if (!items.ok()) return items.status();
+  int default_k = 10;
+  if (const auto h = bundle.find("hyperparameters"); h != bundle.end() && h->is_object()) {
+    const auto k = h->find("k");
+    if (k != h->end() && k->is_number_integer()) {
+      default_k = static_cast<int>(std::clamp<int64_t>(k->get<int64_t>(), 1, kMaxK));
+    }
+  }
   return std::make_unique<RecommendPredictor>(std::move(*model), std::move(*users),
-                                              std::move(*items));
+                                              std::move(*items), default_k);
 }
 
 absl::StatusOr<std::unique_ptr<RecommendPredictor>> RecommendPredictor::Load(
@@ -428,9 +445,9 @@ namespace {
 absl::StatusOr<int> ReadK(const Json& obj, std::string_view field, int fallback) {
   auto it = obj.find("k");
   if (it == obj.end() || it->is_null()) return fallback;
-  const bool integral = it->is_number_integer() ||
-                        (it->is_number_float() && std::isfinite(it->get<double>()) &&
-                         it->get<double>() == std::floor(it->get<double>()));
+  const bool integral =
+      it->is_number_integer() || (it->is_number_float() && std::isfinite(it->get<double>()) &&
+                                  it->get<double>() == std::floor(it->get<double>()));
   if (!integral || it->get<double>() < 1 || it->get<double>() > kMaxK) {
     return absl::InvalidArgumentError(StrCat(field, " must be an integer from 1 to ", kMaxK));
   }
@@ -444,7 +461,7 @@ absl::StatusOr<Json> RecommendPredictor::Predict(const Json& instances, const Js
   if (!options.is_null() && !options.is_object()) {
     return absl::InvalidArgumentError("options must be an object");
   }
-  int default_k = 10;
+  int default_k = default_k_;
   if (options.is_object()) {
     auto k = ReadK(options, "options.k", default_k);
     if (!k.ok()) return k.status();
@@ -503,8 +520,8 @@ absl::StatusOr<Json> RecommendPredictor::Predict(const Json& instances, const Js
                      {"coldStart", true}});
       continue;
     }
-    const size_t pos = static_cast<size_t>(
-        std::lower_bound(known.begin(), known.end(), r.user) - known.begin());
+    const size_t pos =
+        static_cast<size_t>(std::lower_bound(known.begin(), known.end(), r.user) - known.begin());
     out.push_back(
         {{"userId", r.user_id}, {"items", items_json((*recs)[pos], r.k)}, {"coldStart", false}});
   }

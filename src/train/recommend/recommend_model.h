@@ -43,7 +43,7 @@ class RecommenderModel {
   int32_t num_users() const { return seen_->rows; }
   int32_t num_items() const { return seen_->cols; }
   const SparseMatrix& seen() const { return *seen_; }
-  const AlsFactors& factors() const { return factors_; }  // ALS only
+  const AlsFactors& factors() const { return factors_; }         // ALS only
   const ItemNeighbors& neighbors() const { return neighbors_; }  // item_knn only
   // Share of known users who interacted with each item.
   const std::vector<float>& popularity() const { return popularity_; }
@@ -82,13 +82,14 @@ class RecommenderModel {
 };
 
 // The `recommendation` predictor: instances {"userId": "u1"} (or "user_id"), optional "k";
-// options {"k": 10} (1–1000). Returns {"userId", "items": [{"itemId", "score"}], "coldStart"}
-// per instance; an unknown user gets the most popular items with coldStart true.
-// InvalidArgument names the instance and field for a wrong type or range.
+// options {"k": N} (1–1000; default: the k the model was trained with, else 10). Returns {"userId",
+// "items": [{"itemId", "score"}], "coldStart"} per instance; an unknown user gets the most popular
+// items with coldStart true. InvalidArgument names the instance and field for a wrong type or
+// range.
 class RecommendPredictor final : public Predictor {
  public:
   RecommendPredictor(RecommenderModel model, std::vector<std::string> user_ids,
-                     std::vector<std::string> item_ids);
+                     std::vector<std::string> item_ids, int default_k = 10);
 
   // From a bundle (ReadBundle's JSON) or a bundle file. InvalidArgument for a malformed model.
   static absl::StatusOr<std::unique_ptr<RecommendPredictor>> FromBundle(const Json& bundle);
@@ -110,6 +111,7 @@ class RecommendPredictor final : public Predictor {
   RecommenderModel model_;
   std::vector<std::string> user_ids_;
   std::vector<std::string> item_ids_;
+  int default_k_;
   std::unordered_map<std::string, int32_t> user_index_;
   std::unordered_map<std::string, int32_t> item_index_;
 };

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <unordered_set>
 
 #include "common/file_util.h"
 #include "common/strings.h"
@@ -85,7 +86,35 @@ absl::StatusOr<std::unordered_map<std::string, int>> LabelMap(const FastTextImpl
   return out;
 }
 
+// 4 × the distinct word n-grams (2..word_ngrams) of the rows, clamped to [20000, max_bucket];
+// counting stops once the answer is max_bucket.
+int AdaptiveBucket(const std::vector<Tokens>& docs, std::span<const int> rows, int word_ngrams,
+                   int max_bucket) {
+  constexpr int kMinBucket = 20000;
+  if (max_bucket <= kMinBucket) return max_bucket;
+  const size_t cap = static_cast<size_t>(max_bucket) / 4;
+  std::unordered_set<uint64_t> seen;
+  std::vector<uint64_t> hashes;
+  for (int r : rows) {
+    const Tokens& t = docs[r];
+    hashes.resize(t.size());
+    for (size_t i = 0; i < t.size(); ++i) hashes[i] = std::hash<std::string>{}(t[i]);
+    for (int n = 2; n <= word_ngrams; ++n) {
+      for (size_t i = 0; i + n <= t.size(); ++i) {
+        uint64_t key = static_cast<uint64_t>(n);
+        for (int j = 0; j < n; ++j) key = key * 1000003ULL ^ hashes[i + j];
+        seen.insert(key);
+      }
+    }
+    if (seen.size() > cap) return max_bucket;
+  }
+  return static_cast<int>(std::clamp<size_t>(4 * seen.size(), kMinBucket, max_bucket));
+}
+
 }  // namespace
+
+int FastTextClassifier::bucket() const { return ft_->getArgs().bucket; }
+int FastTextClassifier::epochs() const { return ft_->getArgs().epoch; }
 
 FastTextClassifier::FastTextClassifier(std::unique_ptr<FastTextImpl> ft, int num_classes)
     : ft_(std::move(ft)), num_classes_(num_classes) {
@@ -138,7 +167,7 @@ absl::StatusOr<FastTextClassifier::FitResult> FastTextClassifier::Fit(
   args.minn = 0;
   args.maxn = 0;
   args.wordNgrams = std::max(1, options.word_ngrams);
-  args.bucket = args.wordNgrams > 1 ? options.bucket : 0;
+  args.bucket = args.wordNgrams > 1 ? AdaptiveBucket(docs, rows, args.wordNgrams, options.bucket) : 0;
   args.dim = options.dim;
   args.epoch = std::max(1, options.epochs);
   args.lr = options.learning_rate;
@@ -158,33 +187,49 @@ absl::StatusOr<FastTextClassifier::FitResult> FastTextClassifier::Fit(
   int evaluated_epochs = 0;
   std::mutex progress_mu;
 
-  auto score_validation = [&]() {
+  // (macro-F1, mean log loss) of the model as it is now on the validation rows.
+  auto score_validation = [&]() -> std::pair<double, double> {
     std::vector<int> truth, predicted;
     truth.reserve(early_stopping->rows.size());
     predicted.reserve(early_stopping->rows.size());
     std::vector<std::pair<fasttext::real, std::string>> preds;
     auto labels = LabelMap(*ft, num_classes);
-    if (!labels.ok()) return 0.0;
+    if (!labels.ok()) return {0.0, std::numeric_limits<double>::infinity()};
+    const int32_t k = static_cast<int32_t>(labels->size());
+    double loss = 0;
     for (int r : early_stopping->rows) {
       std::istringstream in(JoinTokens((*early_stopping->docs)[r]));
       preds.clear();
-      ft->predictLine(in, preds, 1, 0.0);
+      ft->predictLine(in, preds, k, 0.0);
+      const int truth_class = early_stopping->y[r];
       int cls = 0;
-      if (!preds.empty()) {
-        auto it = labels->find(preds[0].second);
-        if (it != labels->end()) cls = it->second;
+      double total = 0, p_true = 0;
+      for (size_t j = 0; j < preds.size(); ++j) {
+        auto it = labels->find(preds[j].second);
+        if (it == labels->end()) continue;
+        if (j == 0) cls = it->second;
+        total += preds[j].first;
+        if (it->second == truth_class) p_true = preds[j].first;
       }
-      truth.push_back(early_stopping->y[r]);
+      loss -= std::log(std::max(total > 0 ? p_true / total : 0.0, 1e-15));
+      truth.push_back(truth_class);
       predicted.push_back(cls);
     }
-    return MacroF1(truth, predicted, num_classes);
+    return {MacroF1(truth, predicted, num_classes), loss / std::max<size_t>(1, truth.size())};
   };
+  double best_loss = std::numeric_limits<double>::infinity();
   auto record_epoch = [&](int epoch) {
-    const double score = score_validation();
+    const auto [score, loss] = score_validation();
     result.epoch_scores.push_back(score);
-    if (result.best_epoch == 0 || score > result.best_score + 1e-9) {
+    result.epoch_losses.push_back(loss);
+    // Macro-F1 (what model selection compares) first; on a tie, the lower log loss (which keeps
+    // improving after the F1 of easy data saturates).
+    const bool better = result.best_epoch == 0 || score > result.best_score + 1e-9 ||
+                        (score > result.best_score - 1e-9 && loss < best_loss - 1e-6);
+    if (better) {
       result.best_epoch = epoch;
       result.best_score = score;
+      best_loss = loss;
     }
   };
 
@@ -282,7 +327,7 @@ absl::StatusOr<std::unique_ptr<FastTextClassifier>> FastTextClassifier::FromJson
   const Json binary = json.value("binary", Json());
   if (!binary.is_string()) return bad("binary missing");
   absl::StatusOr<std::string> bytes = Base64Decode(binary.get<std::string>());
-  if (!bytes.ok()) return bad(bytes.status().message());
+  if (!bytes.ok()) return bad(std::string(bytes.status().message()));
   auto ft = std::make_unique<FastTextImpl>();
   try {
     std::istringstream in(*bytes, std::ios::binary);
@@ -291,7 +336,7 @@ absl::StatusOr<std::unique_ptr<FastTextClassifier>> FastTextClassifier::FromJson
     if (!in) return bad("truncated");
     if (ft->getArgs().model != fasttext::model_name::sup) return bad("not a supervised model");
   } catch (const std::exception& e) {
-    return bad(e.what());
+    return bad(std::string(e.what()));
   }
   auto labels = LabelMap(*ft, k.get<int>());
   if (!labels.ok()) return labels.status();

@@ -7,9 +7,9 @@
 // default 2,000,000 makes a 160 MB model), verbose 0.
 // Cancellation: the train callback calls FastText::abort(), which stops every worker thread
 // within a batch of lines. Early stopping: with one thread and an EarlyStopping set, the
-// validation macro-F1 is measured each time the callback crosses an epoch boundary (the model is
-// consistent there: the callback runs on the only training thread); training stops after
-// `patience` epochs without improvement, and the caller retrains with the best epoch count.
+// validation macro-F1 and log loss are measured each time the callback crosses an epoch boundary
+// (the model is consistent there: the callback runs on the only training thread); training stops
+// after `patience` epochs without a better epoch, and the caller retrains with the best count.
 // Prediction runs FastText::predictLine on a per-call stream: const, thread-safe.
 #ifndef TSML_TRAIN_TEXT_FASTTEXT_MODEL_H_
 #define TSML_TRAIN_TEXT_FASTTEXT_MODEL_H_
@@ -34,11 +34,13 @@ struct FastTextOptions {
   int word_ngrams = 2;
   int threads = 1;
   int seed = 42;
-  int bucket = 100000;
+  int bucket = 100000;  // upper bound; see above
   std::string scratch_dir;  // the training file goes here (default: the system temp folder)
 };
 
-// Validation rows scored at each epoch boundary (honoured with threads == 1 only).
+// Validation rows scored at each epoch boundary (honoured with threads == 1 only). The epoch
+// with the best validation macro-F1 wins, ties going to the lower log loss (which keeps
+// improving after the F1 of easy data saturates).
 struct EarlyStopping {
   const std::vector<Tokens>* docs = nullptr;
   std::span<const int> rows;
@@ -52,9 +54,10 @@ class FastTextClassifier final : public TextClassifier {
  public:
   struct FitResult {
     std::unique_ptr<FastTextClassifier> model;
-    int best_epoch = 0;  // with early stopping: the epoch count with the best validation score
-    double best_score = std::numeric_limits<double>::quiet_NaN();  // validation macro-F1
+    int best_epoch = 0;  // with early stopping: the best epoch (see EarlyStopping)
+    double best_score = std::numeric_limits<double>::quiet_NaN();  // macro-F1 at best_epoch
     std::vector<double> epoch_scores;  // validation macro-F1 after epoch 1, 2, ...
+    std::vector<double> epoch_losses;  // validation log loss after epoch 1, 2, ...
     bool stopped_early = false;
   };
 
@@ -72,6 +75,8 @@ class FastTextClassifier final : public TextClassifier {
 
   std::string_view algorithm() const override { return "fasttext"; }
   int num_classes() const override { return num_classes_; }
+  int bucket() const;
+  int epochs() const;
   void PredictProba(const Tokens& tokens, double* out) const override;
   absl::StatusOr<Json> ToJson(const std::string& scratch_dir) const override;
   // Words (the 5,000 most frequent) ranked by their contribution to each class's logit,

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "train/bundle.h"
 #include "train/text/tokenizer.h"
@@ -22,6 +23,13 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr int kCharNgramMin = 3;
 constexpr int kCharNgramMax = 5;
+
+uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 uint64_t Fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
@@ -66,39 +74,73 @@ absl::StatusOr<std::vector<float>> FloatsFromBase64(const Json& value, size_t ex
 
 // ---- TfidfVectorizer ----------------------------------------------------------------------
 
+namespace {
+
+constexpr uint64_t kCharSalt = 0x63686172ULL;  // keeps character n-gram keys apart
+
+uint64_t WordKey(const uint64_t* token_hashes, int n) {
+  uint64_t key = Mix(static_cast<uint64_t>(n));
+  for (int j = 0; j < n; ++j) key = Mix(key ^ token_hashes[j]);
+  return key;
+}
+
+uint64_t CharKey(std::string_view gram) { return Mix(Fnv1a(gram) ^ kCharSalt); }
+
+}  // namespace
+
 template <typename Fn>
-void TfidfVectorizer::ForEachTerm(const Tokens& tokens, Fn&& fn) const {
-  std::string term;
-  const size_t n_tokens = tokens.size();
+void TfidfVectorizer::ForEachKey(const Tokens& tokens, Fn&& fn) const {
+  const int n_tokens = static_cast<int>(tokens.size());
+  std::vector<uint64_t> hashes(tokens.size());
+  for (int i = 0; i < n_tokens; ++i) hashes[i] = Fnv1a(tokens[i]);
   for (int n = 1; n <= options_.ngram_max; ++n) {
-    for (size_t i = 0; i + n <= n_tokens; ++i) {
-      term = tokens[i];
-      for (int j = 1; j < n; ++j) {
-        term += ' ';
-        term += tokens[i + j];
-      }
-      fn(term);
-    }
+    for (int i = 0; i + n <= n_tokens; ++i) fn(WordKey(&hashes[i], n), TermSpec{i, n, 0, 0});
   }
   if (!options_.char_ngrams) return;
   std::string word;
-  for (const std::string& token : tokens) {
-    word = StrCat("<", token, ">");
+  for (int i = 0; i < n_tokens; ++i) {
+    word = StrCat("<", tokens[i], ">");
     const std::vector<size_t> offsets = CodePointOffsets(word);
     const int chars = static_cast<int>(offsets.size()) - 1;
     for (int n = kCharNgramMin; n <= kCharNgramMax; ++n) {
       for (int s = 0; s + n <= chars; ++s) {
-        term = "c:";
-        term.append(word, offsets[s], offsets[s + n] - offsets[s]);
-        fn(term);
+        const size_t start = offsets[s];
+        const size_t len = offsets[s + n] - offsets[s];
+        fn(CharKey(std::string_view(word).substr(start, len)),
+           TermSpec{i, 0, static_cast<int32_t>(start), static_cast<int32_t>(len)});
       }
     }
   }
 }
 
-int32_t TfidfVectorizer::IndexOf(const std::string& term) const {
-  if (options_.hashed) return static_cast<int32_t>(Fnv1a(term) % idf_.size());
-  auto it = index_.find(term);
+std::string TfidfVectorizer::Spell(const Tokens& tokens, const TermSpec& spec) {
+  if (spec.n == 0) {
+    return StrCat("c:", StrCat("<", tokens[spec.pos], ">").substr(spec.start, spec.len));
+  }
+  std::string term = tokens[spec.pos];
+  for (int j = 1; j < spec.n; ++j) {
+    term += ' ';
+    term += tokens[spec.pos + j];
+  }
+  return term;
+}
+
+uint64_t TfidfVectorizer::KeyOfTerm(const std::string& term) {
+  if (common::StartsWith(term, "c:")) return CharKey(std::string_view(term).substr(2));
+  std::vector<uint64_t> hashes;
+  size_t begin = 0;
+  for (;;) {
+    const size_t space = term.find(' ', begin);
+    hashes.push_back(Fnv1a(std::string_view(term).substr(begin, space - begin)));
+    if (space == std::string::npos) break;
+    begin = space + 1;
+  }
+  return WordKey(hashes.data(), static_cast<int>(hashes.size()));
+}
+
+int32_t TfidfVectorizer::IndexOf(uint64_t key) const {
+  if (options_.hashed) return static_cast<int32_t>(key % idf_.size());
+  auto it = index_.find(key);
   return it == index_.end() ? -1 : it->second;
 }
 
@@ -114,73 +156,99 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::Fit(const std::vector<Tokens>& 
   auto idf_of = [&](int64_t df) {
     return static_cast<float>(std::log((1 + n_docs) / (1 + static_cast<double>(df))) + 1);
   };
-
-  if (v.options_.hashed) {
-    const size_t buckets = static_cast<size_t>(v.options_.max_features);
-    std::vector<int64_t> df(buckets, 0);
-    std::vector<int32_t> last(buckets, -1);
-    v.terms_.assign(buckets, std::string());
+  // Per term (vocabulary) or bucket (hashed): document frequency, the last document counted,
+  // and the first occurrence, to spell the term out at the end.
+  struct Count {
+    int64_t df = 0;
+    int32_t last = -1;
+    int32_t doc = -1;
+    TermSpec spec;
+  };
+  auto count = [](Count& c, int32_t d, int32_t doc, const TermSpec& spec) {
+    if (c.last == d) return;
+    if (c.df == 0) {
+      c.doc = doc;
+      c.spec = spec;
+    }
+    c.last = d;
+    ++c.df;
+  };
+  auto scan = [&](auto&& on_term) -> absl::Status {
     for (size_t d = 0; d < rows.size(); ++d) {
       if (d % 1024 == 0) {
         if (hooks.Cancelled()) return absl::CancelledError("training was cancelled");
         hooks.Progress(static_cast<double>(d) / rows.size());
       }
-      v.ForEachTerm(docs[rows[d]], [&](const std::string& term) {
-        const size_t b = Fnv1a(term) % buckets;
-        if (last[b] != static_cast<int32_t>(d)) {
-          last[b] = static_cast<int32_t>(d);
-          ++df[b];
-          if (v.terms_[b].empty()) v.terms_[b] = term;
-        }
+      v.ForEachKey(docs[rows[d]], [&](uint64_t key, const TermSpec& spec) {
+        on_term(key, static_cast<int32_t>(d), rows[d], spec);
       });
     }
+    return absl::OkStatus();
+  };
+
+  if (v.options_.hashed) {
+    const size_t buckets = static_cast<size_t>(v.options_.max_features);
+    std::vector<Count> counts(buckets);
+    RETURN_IF_ERROR(scan([&](uint64_t key, int32_t d, int32_t doc, const TermSpec& spec) {
+      count(counts[key % buckets], d, doc, spec);
+    }));
+    v.terms_.resize(buckets);
     v.idf_.resize(buckets);
-    for (size_t b = 0; b < buckets; ++b) v.idf_[b] = idf_of(df[b]);
+    for (size_t b = 0; b < buckets; ++b) {
+      v.idf_[b] = idf_of(counts[b].df);
+      if (counts[b].doc >= 0) v.terms_[b] = Spell(docs[counts[b].doc], counts[b].spec);
+    }
     hooks.Progress(1);
     return v;
   }
 
-  struct Count {
-    int64_t df = 0;
-    int32_t last = -1;
-  };
-  std::unordered_map<std::string, Count> counts;
-  for (size_t d = 0; d < rows.size(); ++d) {
-    if (d % 1024 == 0) {
-      if (hooks.Cancelled()) return absl::CancelledError("training was cancelled");
-      hooks.Progress(static_cast<double>(d) / rows.size());
-    }
-    v.ForEachTerm(docs[rows[d]], [&](const std::string& term) {
-      Count& c = counts.try_emplace(term).first->second;
-      if (c.last != static_cast<int32_t>(d)) {
-        c.last = static_cast<int32_t>(d);
-        ++c.df;
-      }
-    });
+  std::unordered_map<uint64_t, Count> counts;
+  counts.reserve(rows.size() * 4);
+  RETURN_IF_ERROR(scan([&](uint64_t key, int32_t d, int32_t doc, const TermSpec& spec) {
+    count(counts[key], d, doc, spec);
+  }));
+  std::vector<std::pair<int64_t, uint64_t>> kept;  // (df, key)
+  for (const auto& [key, c] : counts) {
+    if (c.df >= options.min_df) kept.emplace_back(c.df, key);
   }
-  std::vector<std::pair<std::string, int64_t>> kept;
-  for (auto& [term, c] : counts) {
-    if (c.df >= options.min_df) kept.emplace_back(term, c.df);
-  }
-  counts.clear();
   if (kept.empty()) {
     return absl::FailedPreconditionError(
         StrCat("no word occurs in at least minDf=", options.min_df, " of the ", rows.size(),
                " training texts: lower hyperparameters.minDf"));
   }
+  std::vector<std::pair<std::string, int64_t>> terms;  // (term, df)
+  terms.reserve(std::min(kept.size(), static_cast<size_t>(v.options_.max_features)));
   if (kept.size() > static_cast<size_t>(v.options_.max_features)) {
-    auto by_df = [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    };
-    std::nth_element(kept.begin(), kept.begin() + v.options_.max_features, kept.end(), by_df);
-    kept.resize(v.options_.max_features);
+    // The most frequent; ties by spelling so the choice does not depend on hash order.
+    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    const int64_t cutoff_df = kept[v.options_.max_features - 1].first;
+    std::vector<std::pair<std::string, int64_t>> boundary;
+    for (const auto& [df, key] : kept) {
+      const Count& c = counts[key];
+      if (df > cutoff_df) {
+        terms.emplace_back(Spell(docs[c.doc], c.spec), df);
+      } else if (df == cutoff_df) {
+        boundary.emplace_back(Spell(docs[c.doc], c.spec), df);
+      }
+    }
+    std::sort(boundary.begin(), boundary.end());
+    for (auto& b : boundary) {
+      if (terms.size() >= static_cast<size_t>(v.options_.max_features)) break;
+      terms.push_back(std::move(b));
+    }
+  } else {
+    for (const auto& [df, key] : kept) {
+      const Count& c = counts[key];
+      terms.emplace_back(Spell(docs[c.doc], c.spec), df);
+    }
   }
-  std::sort(kept.begin(), kept.end());
-  v.terms_.reserve(kept.size());
-  v.idf_.reserve(kept.size());
-  for (auto& [term, df] : kept) {
-    v.index_.emplace(term, static_cast<int32_t>(v.terms_.size()));
-    v.terms_.push_back(term);
+  counts.clear();
+  std::sort(terms.begin(), terms.end());
+  v.terms_.reserve(terms.size());
+  v.idf_.reserve(terms.size());
+  for (auto& [term, df] : terms) {
+    v.index_.emplace(KeyOfTerm(term), static_cast<int32_t>(v.terms_.size()));
+    v.terms_.push_back(std::move(term));
     v.idf_.push_back(idf_of(df));
   }
   hooks.Progress(1);
@@ -189,8 +257,8 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::Fit(const std::vector<Tokens>& 
 
 SparseRow TfidfVectorizer::Transform(const Tokens& tokens) const {
   std::vector<int32_t> idx;
-  ForEachTerm(tokens, [&](const std::string& term) {
-    const int32_t i = IndexOf(term);
+  ForEachKey(tokens, [&](uint64_t key, const TermSpec&) {
+    const int32_t i = IndexOf(key);
     if (i >= 0) idx.push_back(i);
   });
   std::sort(idx.begin(), idx.end());
@@ -250,7 +318,7 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::FromJson(const Json& json) {
   const size_t features = n.get<size_t>();
   v.options_.max_features = static_cast<int>(features);
   absl::StatusOr<std::vector<float>> idf = FloatsFromBase64(json.value("idf", Json()), features);
-  if (!idf.ok()) return bad(idf.status().message());
+  if (!idf.ok()) return bad(std::string(idf.status().message()));
   v.idf_ = *std::move(idf);
   if (!v.options_.hashed) {
     const Json& terms = json.value("terms", Json());
@@ -258,7 +326,7 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::FromJson(const Json& json) {
     v.terms_.reserve(features);
     for (const Json& t : terms) {
       if (!t.is_string()) return bad("terms");
-      v.index_.emplace(t.get<std::string>(), static_cast<int32_t>(v.terms_.size()));
+      v.index_.emplace(KeyOfTerm(t.get<std::string>()), static_cast<int32_t>(v.terms_.size()));
       v.terms_.push_back(t.get<std::string>());
     }
     if (v.index_.size() != features) return bad("duplicate terms");
@@ -330,9 +398,9 @@ absl::StatusOr<LinearModel> LinearModel::Train(const std::vector<SparseRow>& x,
       w[num_features] = static_cast<float>(
           std::log((positives + 0.5) / (static_cast<double>(n - positives) + 0.5)));
     } else {
-      model* fitted = nullptr;
+      ::model* fitted = nullptr;
       try {
-        fitted = train(&prob, &param);
+        fitted = ::train(&prob, &param);
       } catch (const std::exception& e) {
         return absl::ResourceExhaustedError(StrCat("liblinear failed: ", e.what()));
       }
@@ -391,7 +459,7 @@ absl::StatusOr<LinearModel> LinearModel::FromJson(const Json& json) {
   m.num_features_ = f.get<int>();
   absl::StatusOr<std::vector<float>> w = FloatsFromBase64(
       json.value("weights", Json()), static_cast<size_t>(m.rows()) * (m.num_features_ + 1));
-  if (!w.ok()) return bad(w.status().message());
+  if (!w.ok()) return bad(std::string(w.status().message()));
   m.w_ = *std::move(w);
   return m;
 }

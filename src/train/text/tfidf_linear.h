@@ -5,7 +5,7 @@
 // 3- to 5-character n-grams of each "<token>" (prefix "c:"), counted per document; the value
 // is (1 + ln tf) · idf with idf = ln((1 + n) / (1 + df)) + 1 (smoothed), each row L2-normalized.
 // The vocabulary keeps terms with df >= min_df, the max_features most frequent ones; the
-// hashed variant maps every term to FNV-1a(term) mod max_features instead (no vocabulary to
+// hashed variant maps every term to its 64-bit key mod max_features instead (no vocabulary to
 // store, collisions possible).
 // Classifier: binary → one model (class 1 vs 0); k > 2 classes → one-vs-rest, each class its
 // own liblinear problem (cancellation is checked between them, since a liblinear solve cannot
@@ -60,13 +60,26 @@ class TfidfVectorizer {
   static absl::StatusOr<TfidfVectorizer> FromJson(const Json& json);
 
  private:
+  // Where a term occurs in a token list: word n-gram tokens[pos .. pos + n), or (n == 0) the
+  // character n-gram bytes [start, start + len) of "<" + tokens[pos] + ">".
+  struct TermSpec {
+    int32_t pos = 0;
+    int32_t n = 0;
+    int32_t start = 0;
+    int32_t len = 0;
+  };
+  // Calls fn(key, spec) for every term occurrence of `tokens`. Keys are 64-bit fingerprints of
+  // the term (splitmix64 over the FNV-1a hashes of its tokens; FNV-1a of a character n-gram), so
+  // no n-gram string is built per occurrence; a loaded vocabulary recomputes them from its terms.
   template <typename Fn>
-  void ForEachTerm(const Tokens& tokens, Fn&& fn) const;
-  int32_t IndexOf(const std::string& term) const;  // -1 when not a feature
+  void ForEachKey(const Tokens& tokens, Fn&& fn) const;
+  static std::string Spell(const Tokens& tokens, const TermSpec& spec);
+  static uint64_t KeyOfTerm(const std::string& term);
+  int32_t IndexOf(uint64_t key) const;  // -1 when not a feature
 
   TfidfOptions options_;
-  std::unordered_map<std::string, int32_t> index_;  // vocabulary mode
-  std::vector<std::string> terms_;                  // vocabulary: index → term; hashed: names
+  std::unordered_map<uint64_t, int32_t> index_;  // vocabulary mode: term key → feature
+  std::vector<std::string> terms_;               // vocabulary: index → term; hashed: names
   std::vector<float> idf_;
 };
 
