@@ -234,6 +234,14 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
   });
 
   train::TrainSpec spec = SpecFromJob(*job, options_);
+  spec.incremental = job->options.value("incremental", false);
+  if (spec.incremental && job->options.contains("warmStartArtifactId")) {
+    auto artifact = store_->GetArtifact(job->options.value("warmStartArtifactId", ""));
+    if (artifact.ok()) {
+      auto sum = common::Sha256File(artifact->file_path);
+      if (sum.ok() && *sum == artifact->checksum) spec.warm_start_path = artifact->file_path;
+    }
+  }
   StoreProgressSink progress(store_, job->id, clock_, token.get());
   train::TrainContext ctx{&progress, token.get(), clock_, options_.data_db};
   absl::StatusOr<train::TrainResult> result;

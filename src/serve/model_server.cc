@@ -415,7 +415,7 @@ void ModelServer::FlushOnce(bool include_current_minute) {
         common::LogWarn("metrics flush failed", {{"deploymentId", id}, {"error", s.ToString()}});
         break;
       }
-      if (m.minute < now_minute) CheckAlerts(*d, m);
+      if (m.minute < now_minute || include_current_minute) CheckAlerts(*d, m);
     }
     if (!include_current_minute) {
       std::unique_lock lock(mu_);
@@ -428,6 +428,13 @@ void ModelServer::CheckAlerts(LiveDeployment& d, const MinuteCounts& m) {
   const AlertThresholds& t = d.thresholds;
   auto raise = [&](const std::string& kind, const std::string& severity, double value,
                    double threshold, const std::string& message) {
+    const Millis now = clock_->NowMillis();
+    {
+      std::lock_guard<std::mutex> lock(d.alerts_mu);
+      auto it = d.last_alert.find(kind);
+      if (it != d.last_alert.end() && now - it->second < 5 * 60000) return;  // one per 5 min
+      d.last_alert[kind] = now;
+    }
     store::AlertRecord a;
     a.deployment_id = d.record.id;
     a.kind = kind;

@@ -76,6 +76,9 @@ struct LiveDeployment {
   std::vector<std::shared_ptr<const train::Predictor>> replicas;
   std::atomic<uint64_t> next{0};
 
+  std::mutex alerts_mu;
+  std::map<std::string, common::Millis> last_alert;  // kind → when last raised
+
   LiveDeployment(const common::Clock* clock) : stats(clock) {}
   int instances() const;
 };

@@ -405,8 +405,8 @@ absl::StatusOr<Json> DeploymentService::Performance(const auth::Principal& who,
     errors.Add("granularity", "must be one of: hourly, daily, weekly");
   }
   if (start && end && errors.empty() &&
-      (*end - *start) / BucketLength(granularity) > 5000) {
-    errors.Add("granularity", "the range holds more than 5000 buckets; use a coarser granularity");
+      (*end - *start) / BucketLength(granularity) > 10000) {
+    errors.Add("granularity", "the range holds more than 10000 buckets; use a coarser granularity");
   }
   RETURN_IF_ERROR(errors.ToStatus());
   if (metrics.empty()) metrics = MonitorMetrics();

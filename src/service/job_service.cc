@@ -307,6 +307,10 @@ Json JobService::ToJson(const store::JobRecord& j) {
               {"createdAt", FormatIso8601(j.created_at)},
               {"updatedAt", FormatIso8601(j.updated_at)}};
   if (j.source_deployment_id) out["sourceDeploymentId"] = *j.source_deployment_id;
+  if (j.options.contains("incremental")) out["incremental"] = j.options["incremental"];
+  if (j.evaluation_results.is_object() && j.evaluation_results.contains("trainingMode")) {
+    out["trainingMode"] = j.evaluation_results["trainingMode"];
+  }
   return out;
 }
 

@@ -30,6 +30,10 @@ struct TrainSpec {
   bool gpu = false;
   std::string artifact_dir;  // where the trainer writes its model file(s)
   std::string data_url;      // TSML_DATA_URL
+  // Retrain with `incremental: true`: the deployed model's artifact (checksum verified) to
+  // continue from where the library allows; empty otherwise.
+  bool incremental = false;
+  std::string warm_start_path;
 };
 
 // Receives progress 0..100 with a stage name (loading_data, preparing_features, training,

@@ -58,7 +58,7 @@ TestServer::TestServer(TestServerOptions options)
     std::abort();
   }
   app_ = *std::move(app);
-  if (options.dir.empty()) {
+  if (options.seed) {
   data::DemoOptions demo;
   demo.events = options.demo_events;
   auto seeded = data::SeedDemo(app_->data_db(), demo);

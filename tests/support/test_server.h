@@ -34,6 +34,7 @@ struct TestServerOptions {
   int64_t demo_events = 5000;
   serve::ModelServerOptions serving;
   std::string dir;  // reuse this folder (a restart); default: a fresh temporary one
+  bool seed = true;  // seed the demo data
 };
 
 class TestServer {

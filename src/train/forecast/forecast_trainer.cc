@@ -133,7 +133,6 @@ class Progress {
     }
     sink_->Report(p, stage, eta);
   }
-  double last() const { return last_; }
 
  private:
   ProgressSink* sink_;
@@ -490,7 +489,7 @@ class Run {
   // Evaluation per cut.
   std::vector<Json> fold_metrics_, fold_baselines_;
   std::vector<int> best_rounds_;
-  Forecasts last_model_, last_naive_;
+  Forecasts last_model_;
   std::vector<SeriesScore> last_scores_;
   Json total_metrics_;
   // Final model.
@@ -816,7 +815,6 @@ absl::Status Run::Evaluate(double lo, double hi) {
         total_metrics_ = {{"metrics", tm}, {"baseline", tb}};
       }
       last_model_ = std::move(f);
-      last_naive_ = std::move(naive);
       last_scores_ = std::move(per_series);
     }
   }

@@ -197,7 +197,7 @@ std::map<std::string, std::string> XgbParams(const Params& p, Task task, int cla
 absl::StatusOr<Fitted> FitXgb(const data::FeatureFrame& f, const Idx& train, const Idx* valid,
                               const Params& p, Task task, int classes, int threads,
                               TrainContext& ctx, const std::function<void(int, int)>& on_round,
-                              int fixed_rounds = 0) {
+                              int fixed_rounds = 0, const xgb::Booster* base = nullptr) {
   const size_t cols = f.transform.num_features();
   std::vector<float> xt = Gather(f, train);
   ASSIGN_OR_RETURN(xgb::Matrix mt, xgb::Matrix::FromDense(xt.data(), train.size(), cols, threads));
@@ -227,7 +227,9 @@ absl::StatusOr<Fitted> FitXgb(const data::FeatureFrame& f, const Idx& train, con
     if (on_round) on_round(round, total);
   };
   xgb::TrainReport report;
-  ASSIGN_OR_RETURN(xgb::Booster b, xgb::Booster::Train(mt, mv ? &*mv : nullptr, o, &report));
+  ASSIGN_OR_RETURN(xgb::Booster b,
+                   base ? xgb::Booster::Continue(*base, mt, mv ? &*mv : nullptr, o, &report)
+                        : xgb::Booster::Train(mt, mv ? &*mv : nullptr, o, &report));
   out.booster = std::move(b);
   out.best_round = report.best_round;
   out.val_metric = report.metric;
@@ -457,6 +459,36 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   }
   const bool stratify = task != Task::kRegression;
   std::mt19937 rng(static_cast<uint32_t>(p.seed));
+
+  // Incremental retraining: continue boosting the deployed model when it encodes the same
+  // features for the same task; otherwise say so and train from scratch.
+  std::unique_ptr<TabularModel> warm;
+  Json training_mode = {{"mode", "full"}};
+  if (spec.incremental) {
+    std::string why;
+    if (spec.warm_start_path.empty()) {
+      why = "the deployed model's artifact is unavailable";
+    } else if (p.algorithm != "xgboost") {
+      why = "the linear model is retrained from scratch (liblinear has no warm start)";
+    } else if (auto bundle = ReadBundle(spec.warm_start_path); !bundle.ok()) {
+      why = "the deployed model could not be read";
+    } else if (auto model = TabularModel::FromBundle(*bundle); !model.ok() || !(*model)->booster()) {
+      why = "the deployed model is not a boosted-tree model";
+    } else if ((*model)->transform().feature_names() != frame.transform.feature_names() ||
+               (*model)->task() != task) {
+      why = "the new data encodes different features than the deployed model";
+    } else {
+      warm = *std::move(model);
+    }
+    if (warm) {
+      auto rounds = warm->booster()->Rounds();
+      training_mode = {{"mode", "incremental"}, {"baseRounds", rounds.ok() ? *rounds : 0}};
+    } else {
+      training_mode = {{"mode", "full"}, {"incrementalRequested", true}, {"reason", why}};
+      warnings.push_back("incremental training was requested but " + why +
+                         "; the model was trained from scratch");
+    }
+  }
   Idx all(n);
   std::iota(all.begin(), all.end(), 0);
 
@@ -551,7 +583,8 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
       ASSIGN_OR_RETURN(fit, FitXgb(frame, fit_idx, &es_idx, best, task, classes, threads, ctx,
                                    [&](int round, int total) {
                                      progress.Report(lo + (hi - lo) * (round + 1) / total, "training");
-                                   }));
+                                   },
+                                   0, warm ? warm->booster() : nullptr));
       best_rounds.push_back(fit.best_round + 1);
       if (s + 1 == splits.size()) val_curve = fit.val_curve;
     }
@@ -587,7 +620,7 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
                                        : std::accumulate(best_rounds.begin(), best_rounds.end(), 0) /
                                              static_cast<int>(best_rounds.size());
       ASSIGN_OR_RETURN(fit, FitXgb(frame, all, nullptr, best, task, classes, threads, ctx, nullptr,
-                                   std::max(1, rounds)));
+                                   std::max(1, rounds), warm ? warm->booster() : nullptr));
     }
     final_model = std::make_unique<TabularModel>(frame.transform, task, class_names,
                                                  std::move(fit.booster), std::move(fit.linear));
@@ -797,6 +830,7 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   }
   evaluation["algorithm"] = algo;
   if (!tuning.is_null()) evaluation["tuning"] = tuning;
+  evaluation["trainingMode"] = training_mode;
 
   // ---- Artifact ----
   timings["evaluatingSeconds"] = since() - timings["loadingSeconds"].get<double>() -

@@ -33,8 +33,7 @@ constexpr std::string_view kLabelPrefix = "__label__";
 
 std::string ScratchPath(const std::string& dir, std::string_view what) {
   static std::atomic<uint64_t> counter{0};
-  const std::string base =
-      dir.empty() ? std::filesystem::temp_directory_path().string() : dir;
+  const std::string base = dir.empty() ? std::filesystem::temp_directory_path().string() : dir;
   return StrCat(base, "/.fasttext-", what, "-", ::getpid(), "-", counter.fetch_add(1), "-",
                 std::random_device{}());
 }
@@ -79,7 +78,8 @@ absl::StatusOr<std::unordered_map<std::string, int>> LabelMap(const FastTextImpl
       }
     }
     if (cls < 0 || cls >= num_classes) {
-      return absl::InvalidArgumentError(StrCat("fastText model has an unexpected label '", label, "'"));
+      return absl::InvalidArgumentError(
+          StrCat("fastText model has an unexpected label '", label, "'"));
     }
     out[label] = cls;
   }
@@ -154,7 +154,8 @@ absl::StatusOr<FastTextClassifier::FitResult> FastTextClassifier::Fit(
       out << line;
     }
     out.flush();
-    if (!out) return absl::ResourceExhaustedError("writing the fastText training file failed (disk full?)");
+    if (!out)
+      return absl::ResourceExhaustedError("writing the fastText training file failed (disk full?)");
   }
 
   fasttext::Args args;
@@ -167,7 +168,8 @@ absl::StatusOr<FastTextClassifier::FitResult> FastTextClassifier::Fit(
   args.minn = 0;
   args.maxn = 0;
   args.wordNgrams = std::max(1, options.word_ngrams);
-  args.bucket = args.wordNgrams > 1 ? AdaptiveBucket(docs, rows, args.wordNgrams, options.bucket) : 0;
+  args.bucket =
+      args.wordNgrams > 1 ? AdaptiveBucket(docs, rows, args.wordNgrams, options.bucket) : 0;
   args.dim = options.dim;
   args.epoch = std::max(1, options.epochs);
   args.lr = options.learning_rate;
@@ -266,7 +268,8 @@ absl::StatusOr<FastTextClassifier::FitResult> FastTextClassifier::Fit(
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("fastText ran out of memory: lower dim or the data size");
   } catch (const std::exception& e) {
-    return absl::FailedPreconditionError(StrCat("fastText could not train on this data: ", e.what()));
+    return absl::FailedPreconditionError(
+        StrCat("fastText could not train on this data: ", e.what()));
   }
   if (hooks.Cancelled()) return absl::CancelledError("training was cancelled");
   if (evaluate && !result.stopped_early) {
@@ -312,9 +315,8 @@ absl::StatusOr<Json> FastTextClassifier::ToJson(const std::string& scratch_dir) 
   }
   absl::StatusOr<std::string> bytes = common::ReadFile(path);
   if (!bytes.ok()) return bytes.status();
-  return Json{{"algorithm", algorithm()},
-              {"numClasses", num_classes_},
-              {"binary", Base64Encode(*bytes)}};
+  return Json{
+      {"algorithm", algorithm()}, {"numClasses", num_classes_}, {"binary", Base64Encode(*bytes)}};
 }
 
 absl::StatusOr<std::unique_ptr<FastTextClassifier>> FastTextClassifier::FromJson(const Json& json) {
@@ -388,7 +390,8 @@ std::vector<Json> FastTextClassifier::TopFeatures(int per_class_and_sign) const 
         out.push_back({{"feature", s[i].second}, {"class", c}, {"weight", s[i].first}});
       }
       for (int i = 0; i < std::min(per_class_and_sign, m) && s[m - 1 - i].first < 0; ++i) {
-        out.push_back({{"feature", s[m - 1 - i].second}, {"class", c}, {"weight", s[m - 1 - i].first}});
+        out.push_back(
+            {{"feature", s[m - 1 - i].second}, {"class", c}, {"weight", s[m - 1 - i].first}});
       }
     }
   } catch (const std::exception&) {

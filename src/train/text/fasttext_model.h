@@ -34,7 +34,7 @@ struct FastTextOptions {
   int word_ngrams = 2;
   int threads = 1;
   int seed = 42;
-  int bucket = 100000;  // upper bound; see above
+  int bucket = 100000;      // upper bound; see above
   std::string scratch_dir;  // the training file goes here (default: the system temp folder)
 };
 

@@ -46,7 +46,9 @@ std::string LiblinearVersion() {
                 liblinear_version % 100);
 }
 
-bool IsCancelled(const TrainContext& ctx) { return ctx.cancel != nullptr && ctx.cancel->cancelled(); }
+bool IsCancelled(const TrainContext& ctx) {
+  return ctx.cancel != nullptr && ctx.cancel->cancelled();
+}
 
 absl::Status CheckCancel(const TrainContext& ctx) {
   return IsCancelled(ctx) ? absl::CancelledError("training was cancelled") : absl::OkStatus();
@@ -278,10 +280,9 @@ absl::StatusOr<Corpus> LoadCorpus(const TrainSpec& spec, TrainContext& ctx, Prog
   int64_t total_rows = 0;
   int64_t total_chars = 0;
   RETURN_IF_ERROR(ctx.data_db->Run([&](store::SqlConnection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(store::SqlRows rows,
-                     conn.Query(StrCat("SELECT COUNT(*), SUM(LENGTH(", text, ")) FROM ", source,
-                                       resolved.where.sql),
-                                resolved.where.params));
+    ASSIGN_OR_RETURN(store::SqlRows rows, conn.Query(StrCat("SELECT COUNT(*), SUM(LENGTH(", text,
+                                                            ")) FROM ", source, resolved.where.sql),
+                                                     resolved.where.params));
     if (!rows.empty()) {
       total_rows = rows[0].Int(0);
       total_chars = static_cast<int64_t>(rows[0].Double(1));
@@ -297,12 +298,13 @@ absl::StatusOr<Corpus> LoadCorpus(const TrainSpec& spec, TrainContext& ctx, Prog
   const double need = 30.0 * static_cast<double>(total_chars) + 600.0 * total_rows;
   const double limit = spec.memory_gb * 1024.0 * 1024.0 * 1024.0;
   if (spec.memory_gb > 0 && need > limit) {
-    return absl::ResourceExhaustedError(StrCat(
-        "the training data does not fit computeResources.memory: ", total_rows, " texts (",
-        total_chars / (1 << 20) + 1, " MiB of text) need about ",
-        static_cast<int64_t>(need / (1 << 20)) + 1, " MiB, the limit is ",
-        static_cast<int64_t>(limit / (1 << 20)), " MiB; add filters or a dateRange, or raise "
-        "computeResources.memory"));
+    return absl::ResourceExhaustedError(
+        StrCat("the training data does not fit computeResources.memory: ", total_rows, " texts (",
+               total_chars / (1 << 20) + 1, " MiB of text) need about ",
+               static_cast<int64_t>(need / (1 << 20)) + 1, " MiB, the limit is ",
+               static_cast<int64_t>(limit / (1 << 20)),
+               " MiB; add filters or a dateRange, or raise "
+               "computeResources.memory"));
   }
 
   std::string sql = StrCat("SELECT \"_row\", ", text, ", ", target,
@@ -359,21 +361,22 @@ absl::StatusOr<Corpus> LoadCorpus(const TrainSpec& spec, TrainContext& ctx, Prog
   }
 
   if (corpus.size() < kMinRows) {
-    return absl::FailedPreconditionError(StrCat(
-        "only ", corpus.size(), " rows have both a text and a label (", corpus.missing_text,
-        " without text, ", corpus.missing_target + corpus.rating_out_of_range,
-        " without a usable label); nlp_sentiment needs at least ", kMinRows));
+    return absl::FailedPreconditionError(
+        StrCat("only ", corpus.size(), " rows have both a text and a label (", corpus.missing_text,
+               " without text, ", corpus.missing_target + corpus.rating_out_of_range,
+               " without a usable label); nlp_sentiment needs at least ", kMinRows));
   }
   std::set<std::string> distinct(raw_labels.begin(), raw_labels.end());
   if (distinct.size() < 2) {
     return absl::FailedPreconditionError(
-        StrCat("nlp_sentiment needs at least two classes, but every usable row of '",
-               corpus.target, "' is '", *distinct.begin(), "'"));
+        StrCat("nlp_sentiment needs at least two classes, but every usable row of '", corpus.target,
+               "' is '", *distinct.begin(), "'"));
   }
   if (distinct.size() > kMaxClasses) {
-    return absl::InvalidArgumentError(StrCat(
-        "'", corpus.target, "' has ", distinct.size(), " distinct values; nlp_sentiment predicts ",
-        "a label with at most ", kMaxClasses, " classes: name a label column in trainingData.target"));
+    return absl::InvalidArgumentError(
+        StrCat("'", corpus.target, "' has ", distinct.size(),
+               " distinct values; nlp_sentiment predicts ", "a label with at most ", kMaxClasses,
+               " classes: name a label column in trainingData.target"));
   }
   corpus.labels.assign(distinct.begin(), distinct.end());
   SortLabels(&corpus.labels);
@@ -527,8 +530,13 @@ std::vector<double> PredictRows(const Corpus& c, const TextClassifier& model, co
   return proba;
 }
 
-int ArgMax(const double* p, int k) {
-  return static_cast<int>(std::max_element(p, p + k) - p);
+int ArgMax(const double* p, int k) { return static_cast<int>(std::max_element(p, p + k) - p); }
+
+// The predicted class: binary → the positive label when its probability is >= 0.5 (as the
+// binary metrics threshold it), else the most probable class.
+int Predicted(const double* p, int k, int positive) {
+  if (positive >= 0) return p[positive] >= 0.5 ? positive : 1 - positive;
+  return ArgMax(p, k);
 }
 
 double ValidationMacroF1(const Corpus& c, const TextClassifier& model, const Idx& rows) {
@@ -537,7 +545,7 @@ double ValidationMacroF1(const Corpus& c, const TextClassifier& model, const Idx
   std::vector<int> truth, predicted;
   for (size_t i = 0; i < rows.size(); ++i) {
     truth.push_back(c.y[rows[i]]);
-    predicted.push_back(ArgMax(&proba[i * k], k));
+    predicted.push_back(Predicted(&proba[i * k], k, c.positive));
   }
   return MacroF1(truth, predicted, k);
 }
@@ -556,7 +564,7 @@ absl::StatusOr<Json> Report(const Corpus& c, const std::vector<int>& y,
                             const std::vector<double>& proba) {
   const int k = c.num_classes();
   std::vector<int> predicted(y.size());
-  for (size_t i = 0; i < y.size(); ++i) predicted[i] = ArgMax(&proba[i * k], k);
+  for (size_t i = 0; i < y.size(); ++i) predicted[i] = Predicted(&proba[i * k], k, c.positive);
   Json out;
   if (c.positive >= 0) {
     std::vector<int> y01(y.size());
@@ -633,7 +641,7 @@ Config SampleConfig(const Config& base, const std::string& algorithm, std::mt199
 // ---- evaluation document pieces -----------------------------------------------------------
 
 std::string LengthBucket(size_t tokens) {
-  if (tokens < 5) return "1-4 words";
+  if (tokens < 5) return "0-4 words";
   if (tokens < 10) return "5-9 words";
   if (tokens < 20) return "10-19 words";
   if (tokens < 50) return "20-49 words";
@@ -653,7 +661,7 @@ Json ErrorAnalysis(const Corpus& c, const Idx& rows, const std::vector<double>& 
   std::vector<double> errors(rows.size());
   std::vector<std::string> lengths(rows.size()), negation(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    const int pred = ArgMax(&proba[i * k], k);
+    const int pred = Predicted(&proba[i * k], k, c.positive);
     const bool miss = pred != c.y[rows[i]];
     errors[i] = miss ? 1.0 : 0.0;
     if (miss) wrong.emplace_back(proba[i * k + pred], i);
@@ -666,7 +674,7 @@ Json ErrorAnalysis(const Corpus& c, const Idx& rows, const std::vector<double>& 
   Json examples = Json::array();
   for (size_t j = 0; j < wrong.size() && j < static_cast<size_t>(kExamplesShown); ++j) {
     const size_t i = wrong[j].second;
-    const int pred = ArgMax(&proba[i * k], k);
+    const int pred = Predicted(&proba[i * k], k, c.positive);
     // Cut first (std::regex recurses per character), scrub, then cut to the shown length.
     const std::string text =
         TruncateUtf8(ScrubPii(TruncateUtf8(c.texts[rows[i]], 1000)), kExampleChars);
@@ -681,8 +689,9 @@ Json ErrorAnalysis(const Corpus& c, const Idx& rows, const std::vector<double>& 
   Json segments = Json::array();
   eval::SegmentOptions so;
   so.min_support = std::max<int64_t>(10, static_cast<int64_t>(rows.size() / 50));
-  for (auto& [name, values] : {std::pair<std::string, std::vector<std::string>*>{"textLength", &lengths},
-                               {"negation", &negation}}) {
+  for (auto& [name, values] :
+       {std::pair<std::string, std::vector<std::string>*>{"textLength", &lengths},
+        {"negation", &negation}}) {
     auto seg = eval::WorstSegments(name, *values, errors, so);
     if (seg.ok()) segments.push_back(*seg);
   }
@@ -697,34 +706,80 @@ Json ErrorAnalysis(const Corpus& c, const Idx& rows, const std::vector<double>& 
 std::vector<HyperparamSpec> TextHyperparams() {
   using T = HyperparamSpec::Type;
   return {
-      {"algorithm", T::kEnum, 0, 0, "auto", {"auto", "tfidf_logreg", "fasttext"},
+      {"algorithm",
+       T::kEnum,
+       0,
+       0,
+       "auto",
+       {"auto", "tfidf_logreg", "fasttext"},
        "auto trains both and keeps the better validation macro-F1; or one of them"},
-      {"C", T::kNumber, 0.001, 1000, 1.0, {},
+      {"C",
+       T::kNumber,
+       0.001,
+       1000,
+       1.0,
+       {},
        "tfidf_logreg: inverse L2 regularization strength of the logistic regression"},
       {"ngramMax", T::kInt, 1, 3, 2, {}, "tfidf_logreg: longest word n-gram (1 = words only)"},
-      {"minDf", T::kInt, 1, 100, 2, {},
+      {"minDf",
+       T::kInt,
+       1,
+       100,
+       2,
+       {},
        "tfidf_logreg: an n-gram must occur in at least this many training texts"},
-      {"maxFeatures", T::kInt, 1000, 2000000, 200000, {},
+      {"maxFeatures",
+       T::kInt,
+       1000,
+       2000000,
+       200000,
+       {},
        "tfidf_logreg: vocabulary size cap (most frequent n-grams), or hash buckets"},
-      {"vectorizer", T::kEnum, 0, 0, "vocabulary", {"vocabulary", "hashed"},
+      {"vectorizer",
+       T::kEnum,
+       0,
+       0,
+       "vocabulary",
+       {"vocabulary", "hashed"},
        "tfidf_logreg: stored vocabulary with minDf, or feature hashing (no vocabulary)"},
-      {"charNgrams", T::kBool, 0, 0, false, {},
+      {"charNgrams",
+       T::kBool,
+       0,
+       0,
+       false,
+       {},
        "tfidf_logreg: add 3-5 character n-grams of each word (robust to typos)"},
-      {"epochs", T::kInt, 1, 100, 10, {},
+      {"epochs",
+       T::kInt,
+       1,
+       100,
+       10,
+       {},
        "fasttext: maximum passes over the data (early stopping may use fewer)"},
       {"learningRate", T::kNumber, 0.01, 2, 0.5, {}, "fasttext: initial learning rate"},
       {"dim", T::kInt, 10, 300, 50, {}, "fasttext: embedding dimension"},
       {"wordNgrams", T::kInt, 1, 5, 2, {}, "fasttext: longest word n-gram"},
-      {"earlyStopping", T::kBool, 0, 0, true, {},
+      {"earlyStopping",
+       T::kBool,
+       0,
+       0,
+       true,
+       {},
        "fasttext: pick the epoch count by validation macro-F1 (patience 3 epochs)"},
-      {"testSize", T::kNumber, 0.05, 0.5, 0.2, {},
+      {"testSize",
+       T::kNumber,
+       0.05,
+       0.5,
+       0.2,
+       {},
        "train_test_split: share of rows held out (stratified)"},
       {"folds", T::kInt, 2, 10, 5, {}, "k_fold and time_series_split: number of folds"},
       {"seed", T::kInt, 0, 2147483647, 42, {}, "random seed (splits, shuffling, fastText)"},
   };
 }
 
-// ---- SentimentModel -------------------------------------------------------------------------------
+// ---- SentimentModel
+// -------------------------------------------------------------------------------
 
 SentimentModel::SentimentModel(std::vector<std::string> labels, int positive,
                                std::string text_column, std::unique_ptr<TextClassifier> classifier)
@@ -743,19 +798,20 @@ absl::StatusOr<Json> SentimentModel::ToBundle(const std::string& scratch_dir,
                                               const Json& extra) const {
   ASSIGN_OR_RETURN(Json model, classifier_->ToJson(scratch_dir));
   const bool linear = classifier_->algorithm() == "tfidf_logreg";
-  Json bundle = {
-      {"modelType", kModelType},
-      {"task", positive_ >= 0 ? "binary_classification" : "multiclass_classification"},
-      {"framework", linear ? "liblinear" : "fasttext"},
-      {"libraryVersions",
-       linear ? Json{{"liblinear", LiblinearVersion()}} : Json{{"fasttext", kFastTextVersion}}},
-      {"transform",
-       {{"tokenizer",
-         {{"version", kTokenizerVersion}, {"lowercase", true}, {"negationPrefix", kNegationPrefix}}},
-        {"textColumn", text_column_}}},
-      {"labels", labels_},
-      {"positiveLabel", positive_ >= 0 ? Json(labels_[positive_]) : Json()},
-      {"model", std::move(model)}};
+  Json bundle = {{"modelType", kModelType},
+                 {"task", positive_ >= 0 ? "binary_classification" : "multiclass_classification"},
+                 {"framework", linear ? "liblinear" : "fasttext"},
+                 {"libraryVersions", linear ? Json{{"liblinear", LiblinearVersion()}}
+                                            : Json{{"fasttext", kFastTextVersion}}},
+                 {"transform",
+                  {{"tokenizer",
+                    {{"version", kTokenizerVersion},
+                     {"lowercase", true},
+                     {"negationPrefix", kNegationPrefix}}},
+                   {"textColumn", text_column_}}},
+                 {"labels", labels_},
+                 {"positiveLabel", positive_ >= 0 ? Json(labels_[positive_]) : Json()},
+                 {"model", std::move(model)}};
   if (extra.is_object()) {
     for (auto it = extra.begin(); it != extra.end(); ++it) bundle[it.key()] = it.value();
   }
@@ -811,7 +867,8 @@ absl::StatusOr<std::unique_ptr<SentimentModel>> SentimentModel::FromBundle(const
                                           text_column.get<std::string>(), std::move(classifier));
 }
 
-// ---- TextPredictor --------------------------------------------------------------------------------
+// ---- TextPredictor
+// --------------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<Predictor>> TextPredictor::Load(const std::string& path) {
   ASSIGN_OR_RETURN(Json bundle, ReadBundle(path));
@@ -833,9 +890,8 @@ absl::StatusOr<Json> TextPredictor::Predict(const Json& instances, const Json& /
     auto it = inst.find(key);
     if (it == inst.end() || it->is_null()) continue;  // missing: an empty text
     if (!it->is_string()) {
-      return absl::InvalidArgumentError(StrCat("instances[", i, "].", key,
-                                               " must be a string, got ",
-                                               common::JsonTypeName(*it)));
+      return absl::InvalidArgumentError(
+          StrCat("instances[", i, "].", key, " must be a string, got ", common::JsonTypeName(*it)));
     }
     texts[i] = it->get_ptr<const std::string*>();
   }
@@ -846,7 +902,7 @@ absl::StatusOr<Json> TextPredictor::Predict(const Json& instances, const Json& /
   static const std::string kEmpty;
   for (size_t i = 0; i < instances.size(); ++i) {
     model_->classifier().PredictProba(Tokenize(texts[i] ? *texts[i] : kEmpty), p.data());
-    const int best = ArgMax(p.data(), k);
+    const int best = Predicted(p.data(), k, model_->positive());
     Json probabilities = Json::object();
     for (int c = 0; c < k; ++c) probabilities[labels[c]] = p[c];
     Json row = {{"label", labels[best]}, {"probabilities", std::move(probabilities)}};
@@ -858,7 +914,8 @@ absl::StatusOr<Json> TextPredictor::Predict(const Json& instances, const Json& /
 
 std::vector<std::string> TextPredictor::InputColumns() const { return {model_->text_column()}; }
 
-// ---- TextTrainer ----------------------------------------------------------------------------------
+// ---- TextTrainer
+// ----------------------------------------------------------------------------------
 
 absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainContext& ctx) {
   const common::Clock* clock = ctx.clock != nullptr ? ctx.clock : common::SystemClock::Default();
@@ -872,6 +929,9 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
     return absl::InvalidArgumentError(
         StrCat("unknown validationStrategy '", strategy,
                "': use train_test_split, k_fold or time_series_split"));
+  }
+  if (spec.artifact_dir.empty()) {
+    return absl::FailedPreconditionError("no artifact folder was given for the model files");
   }
   RETURN_IF_ERROR(CheckCancel(ctx));
   ASSIGN_OR_RETURN(Corpus corpus, LoadCorpus(spec, ctx, progress));
@@ -888,8 +948,9 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
     splits.push_back({std::move(train), std::move(test)});
   } else if (kfold) {
     if (n < 2 * params.folds) {
-      return absl::FailedPreconditionError(StrCat("k_fold with ", params.folds, " folds needs at least ",
-                                                  2 * params.folds, " labelled texts; there are ", n));
+      return absl::FailedPreconditionError(StrCat("k_fold with ", params.folds,
+                                                  " folds needs at least ", 2 * params.folds,
+                                                  " labelled texts; there are ", n));
     }
     std::vector<Idx> folds = StratifiedFolds(all, corpus.y, k, params.folds, params.seed);
     for (Idx& f : folds) splits.push_back({Complement(all, f), std::move(f)});
@@ -901,9 +962,9 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
     const Idx sorted = ByTime(corpus, all);
     const int chunk = n / (params.folds + 1);
     if (chunk < 2) {
-      return absl::FailedPreconditionError(
-          StrCat("time_series_split with ", params.folds, " folds needs at least ",
-                 2 * (params.folds + 1), " labelled texts; there are ", n));
+      return absl::FailedPreconditionError(StrCat("time_series_split with ", params.folds,
+                                                  " folds needs at least ", 2 * (params.folds + 1),
+                                                  " labelled texts; there are ", n));
     }
     for (int f = 0; f < params.folds; ++f) {
       const int train_end = (f + 1) * chunk;
@@ -922,7 +983,8 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   Idx sel_train, sel_val;
   if (time_split) {
     const Idx sorted = ByTime(corpus, dev);
-    const size_t cut = sorted.size() - static_cast<size_t>(std::lround(kSelectionFraction * sorted.size()));
+    const size_t cut =
+        sorted.size() - static_cast<size_t>(std::lround(kSelectionFraction * sorted.size()));
     sel_train.assign(sorted.begin(), sorted.begin() + cut);
     sel_val.assign(sorted.begin() + cut, sorted.end());
     std::sort(sel_train.begin(), sel_train.end());
@@ -932,6 +994,10 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
         StratifiedSplit(dev, corpus.y, k, kSelectionFraction, params.seed + 1);
   }
   const bool can_select = sel_train.size() >= 8 && sel_val.size() >= 4;
+  // A validation fit is needed to choose between algorithms, to tune, or to pick fastText's
+  // epoch count; a lone tfidf_logreg without tuning has nothing to choose.
+  const bool selection_fits =
+      can_select && (params.algorithm != "tfidf_logreg" || !params.tuning.is_null());
   std::vector<std::string> candidates;
   if (params.algorithm == "auto") {
     candidates = {"tfidf_logreg", "fasttext"};
@@ -943,9 +1009,11 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
     warnings.push_back("tuning skipped: too few rows to carve a validation split");
   }
   const int n_candidates = static_cast<int>(candidates.size());
-  const int trials = tuning ? std::max(n_candidates, Get<int>(params.tuning, "trials", 10)) : n_candidates;
+  const int trials =
+      tuning ? std::max(n_candidates, Get<int>(params.tuning, "trials", 10)) : n_candidates;
   const int64_t budget_ms =
-      tuning ? static_cast<int64_t>(1000 * Get<double>(params.tuning, "timeBudgetSeconds", 3600)) : 0;
+      tuning ? static_cast<int64_t>(1000 * Get<double>(params.tuning, "timeBudgetSeconds", 3600))
+             : 0;
   const std::string select_stage = tuning ? "tuning" : "training";
   progress.Report(15, select_stage);
 
@@ -958,18 +1026,21 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   const common::Millis tuning_start = clock->NowMillis();
   FitHooks base_hooks;
   base_hooks.cancelled = [&ctx] { return IsCancelled(ctx); };
-  if (can_select) {
+  if (selection_fits) {
     for (int t = 0; t < trials; ++t) {
       if (t >= n_candidates && clock->NowMillis() - tuning_start > budget_ms) break;
       Config cfg = params.base;
       cfg.algorithm = candidates[t % n_candidates];
       if (t >= n_candidates) cfg = SampleConfig(params.base, cfg.algorithm, tune_rng);
       FitHooks hooks = base_hooks;
-      hooks.progress = progress.Range(15 + 35.0 * t / trials, 15 + 35.0 * (t + 1) / trials, select_stage);
+      hooks.progress =
+          progress.Range(15 + 35.0 * t / trials, 15 + 35.0 * (t + 1) / trials, select_stage);
       const auto started = std::chrono::steady_clock::now();
-      ASSIGN_OR_RETURN(FitOutcome fit, FitConfig(corpus, cfg, sel_train, &sel_val, spec.cpu, hooks));
-      const double score = std::isnan(fit.val_score) ? ValidationMacroF1(corpus, *fit.model, sel_val)
-                                                     : fit.val_score;
+      ASSIGN_OR_RETURN(FitOutcome fit,
+                       FitConfig(corpus, cfg, sel_train, &sel_val, spec.cpu, hooks));
+      const double score = std::isnan(fit.val_score)
+                               ? ValidationMacroF1(corpus, *fit.model, sel_val)
+                               : fit.val_score;
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       Config chosen = cfg;
@@ -1014,8 +1085,10 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   for (size_t s = 0; s < splits.size(); ++s) {
     const Split& split = splits[s];
     FitHooks hooks = base_hooks;
-    hooks.progress = progress.Range(50 + 35.0 * s / eval_fits, 50 + 35.0 * (s + 1) / eval_fits, "training");
-    ASSIGN_OR_RETURN(FitOutcome fit, FitConfig(corpus, best, split.train, nullptr, spec.cpu, hooks));
+    hooks.progress =
+        progress.Range(50 + 35.0 * s / eval_fits, 50 + 35.0 * (s + 1) / eval_fits, "training");
+    ASSIGN_OR_RETURN(FitOutcome fit,
+                     FitConfig(corpus, best, split.train, nullptr, spec.cpu, hooks));
     fold_epochs.push_back(fit.best_epoch);
     std::vector<double> proba = PredictRows(corpus, *fit.model, split.test);
     std::vector<int> y_test;
@@ -1088,16 +1161,15 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
     const int cls = f["class"].get<int>();
     const double w = f["weight"].get<double>();
     const std::string name = f["feature"].get<std::string>();
-    importance.push_back({{"feature", name},
-                          {"class", corpus.labels[cls]},
-                          {"weight", w},
-                          {"gain", std::fabs(w)}});
+    importance.push_back(
+        {{"feature", name}, {"class", corpus.labels[cls]}, {"weight", w}, {"gain", std::fabs(w)}});
     bars.push_back({StrCat(name, w >= 0 ? " (+" : " (-", corpus.labels[cls], ")"), std::fabs(w)});
   }
   evaluation["featureImportance"] = importance;
   evaluation["featureImportanceMethod"] =
       best.algorithm == "tfidf_logreg"
-          ? "logistic-regression weight of each n-gram per class (positive: pushes towards the class)"
+          ? "logistic-regression weight of each n-gram per class (positive: pushes towards the "
+            "class)"
           : "fastText: output row of the class · word vector, centered across classes";
   evaluation["errorAnalysis"] = ErrorAnalysis(corpus, pooled_rows, pooled_proba, rep["perClass"]);
 
@@ -1133,16 +1205,18 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
                               "' were skipped"));
   }
   if (corpus.rating_out_of_range > 0) {
-    warnings.push_back(StrCat(corpus.rating_out_of_range,
-                              " rows with a rating outside 1-5 were skipped"));
+    warnings.push_back(
+        StrCat(corpus.rating_out_of_range, " rows with a rating outside 1-5 were skipped"));
   }
   if (n < 200) {
     warnings.push_back(StrCat("only ", n, " labelled texts: the metrics have wide error margins"));
   }
   if (spec.training_data.is_object() && spec.training_data.contains("features") &&
       !spec.training_data["features"].is_null()) {
-    warnings.push_back(StrCat("trainingData.features is ignored: nlp_sentiment reads only the text "
-                              "column '", corpus.text_column, "'"));
+    warnings.push_back(
+        StrCat("trainingData.features is ignored: nlp_sentiment reads only the text "
+               "column '",
+               corpus.text_column, "'"));
   }
   if (spec.gpu) {
     warnings.push_back("gpu: true was requested, but fastText and liblinear train on the CPU only");
@@ -1187,8 +1261,8 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
       {"rows", n},
       {"trainRows", cross_validated ? n : static_cast<int>(splits[0].train.size())},
       {"testRows", cross_validated ? n : static_cast<int>(splits[0].test.size())},
-      {"selectionTrainRows", can_select ? sel_train.size() : 0},
-      {"selectionValidationRows", can_select ? sel_val.size() : 0},
+      {"selectionTrainRows", selection_fits ? sel_train.size() : 0},
+      {"selectionValidationRows", selection_fits ? sel_val.size() : 0},
       {"classes", classes},
       {"skipped",
        {{"missingText", corpus.missing_text},
@@ -1205,24 +1279,27 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
       {"params", final_params},
       {"candidates", candidates_json},
       {"selection",
-       can_select ? StrCat("validation macro-F1 on ", sel_val.size(), " rows carved from the ",
-                           cross_validated ? "data" : "training rows",
-                           time_split ? " (the latest 20%)" : " (stratified 20%)")
-                  : std::string("no validation split (too few rows)")}};
+       selection_fits ? StrCat("validation macro-F1 on ", sel_val.size(), " rows carved from the ",
+                               cross_validated ? "data" : "training rows",
+                               time_split ? " (the latest 20%)" : " (stratified 20%)")
+                      : std::string(can_select ? "none: a single algorithm without tuning"
+                                               : "no validation split (too few rows)")}};
   if (best.algorithm == "fasttext") {
     evaluation["algorithm"]["earlyStopping"] =
-        best.early_stopping && can_select
-            ? StrCat("epoch count chosen by validation macro-F1, ties to the lower log loss (patience ", kPatience,
-                     " epochs): the final model trains ", best.fasttext.epochs,
-                     " epochs (a fit on fewer rows than the selection run scales them up to ",
-                     "keep the number of updates, at most ", best.max_epochs, ")")
+        best.early_stopping && selection_fits
+            ? StrCat(
+                  "epoch count chosen by validation macro-F1, ties to the lower log loss "
+                  "(patience ",
+                  kPatience, " epochs): the final model trains ", best.fasttext.epochs,
+                  " epochs (a fit on fewer rows than the selection run scales them up to ",
+                  "keep the number of updates, at most ", best.max_epochs, ")")
             : std::string("off: fixed epoch count");
   }
   if (tuning) {
     Json best_trial;
     for (const Json& h : history) {
-      if (best_trial.is_null() ||
-          h["validationMacroF1"].get<double>() > best_trial["validationMacroF1"].get<double>() + 1e-12) {
+      if (best_trial.is_null() || h["validationMacroF1"].get<double>() >
+                                      best_trial["validationMacroF1"].get<double>() + 1e-12) {
         best_trial = h;
       }
     }
@@ -1249,27 +1326,24 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   const std::string algorithm = best.algorithm;
   SentimentModel model(corpus.labels, corpus.positive, corpus.text_column, std::move(final_model));
   ASSIGN_OR_RETURN(Json bundle,
-                   model.ToBundle(spec.artifact_dir,
-                                  {{"trainedAt", clock->NowMillis()},
-                                   {"dataFingerprint", fingerprint},
-                                   {"trainingRows", n},
-                                   {"hyperparameters", spec.hyperparameters}}));
+                   model.ToBundle(spec.artifact_dir, {{"trainedAt", clock->NowMillis()},
+                                                      {"dataFingerprint", fingerprint},
+                                                      {"trainingRows", n},
+                                                      {"hyperparameters", spec.hyperparameters}}));
   const std::string path = StrCat(spec.artifact_dir, "/model.json");
   RETURN_IF_ERROR(WriteBundle(path, bundle));
   TrainResult result;
   result.evaluation = std::move(evaluation);
   TrainedModel trained;
   trained.framework = bundle["framework"].get<std::string>();
-  trained.version = algorithm == "tfidf_logreg" ? LiblinearVersion() : std::string(kFastTextVersion);
+  trained.version =
+      algorithm == "tfidf_logreg" ? LiblinearVersion() : std::string(kFastTextVersion);
   trained.file_path = path;
-  trained.metadata = {{"algorithm", algorithm},
-                      {"task", bundle["task"]},
-                      {"labels", corpus.labels},
-                      {"positiveLabel", bundle["positiveLabel"]},
-                      {"textColumn", corpus.text_column},
-                      {"target", corpus.target},
-                      {"dataFingerprint", fingerprint},
-                      {"tokenizerVersion", kTokenizerVersion}};
+  trained.metadata = {
+      {"algorithm", algorithm},           {"task", bundle["task"]},
+      {"labels", corpus.labels},          {"positiveLabel", bundle["positiveLabel"]},
+      {"textColumn", corpus.text_column}, {"target", corpus.target},
+      {"dataFingerprint", fingerprint},   {"tokenizerVersion", kTokenizerVersion}};
   result.model = std::move(trained);
   progress.Report(100, "saving");
   return result;

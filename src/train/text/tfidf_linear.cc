@@ -61,8 +61,8 @@ absl::StatusOr<std::vector<float>> FloatsFromBase64(const Json& value, size_t ex
   absl::StatusOr<std::string> bytes = Base64Decode(value.get<std::string>());
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() != expected_size * sizeof(float)) {
-    return absl::InvalidArgumentError(StrCat("expected ", expected_size, " float32 values, got ",
-                                             bytes->size(), " bytes"));
+    return absl::InvalidArgumentError(
+        StrCat("expected ", expected_size, " float32 values, got ", bytes->size(), " bytes"));
   }
   std::vector<float> out(expected_size);
   if (expected_size > 0) std::memcpy(out.data(), bytes->data(), bytes->size());
@@ -212,15 +212,16 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::Fit(const std::vector<Tokens>& 
     if (c.df >= options.min_df) kept.emplace_back(c.df, key);
   }
   if (kept.empty()) {
-    return absl::FailedPreconditionError(
-        StrCat("no word occurs in at least minDf=", options.min_df, " of the ", rows.size(),
-               " training texts: lower hyperparameters.minDf"));
+    return absl::FailedPreconditionError(StrCat("no word occurs in at least minDf=", options.min_df,
+                                                " of the ", rows.size(),
+                                                " training texts: lower hyperparameters.minDf"));
   }
   std::vector<std::pair<std::string, int64_t>> terms;  // (term, df)
   terms.reserve(std::min(kept.size(), static_cast<size_t>(v.options_.max_features)));
   if (kept.size() > static_cast<size_t>(v.options_.max_features)) {
     // The most frequent; ties by spelling so the choice does not depend on hash order.
-    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::sort(kept.begin(), kept.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
     const int64_t cutoff_df = kept[v.options_.max_features - 1].first;
     std::vector<std::pair<std::string, int64_t>> boundary;
     for (const auto& [df, key] : kept) {
@@ -472,8 +473,7 @@ absl::StatusOr<std::unique_ptr<TfidfLogReg>> TfidfLogReg::Fit(
     const FitHooks& hooks) {
   // Rough split of the time: vocabulary 30 %, vectors 20 %, solves 50 %.
   FitHooks vocab_hooks{hooks.cancelled, [&](double f) { hooks.Progress(0.3 * f); }};
-  absl::StatusOr<TfidfVectorizer> vectorizer =
-      TfidfVectorizer::Fit(docs, rows, tfidf, vocab_hooks);
+  absl::StatusOr<TfidfVectorizer> vectorizer = TfidfVectorizer::Fit(docs, rows, tfidf, vocab_hooks);
   if (!vectorizer.ok()) return vectorizer.status();
   std::vector<SparseRow> x;
   x.reserve(rows.size());
@@ -488,8 +488,8 @@ absl::StatusOr<std::unique_ptr<TfidfLogReg>> TfidfLogReg::Fit(
     labels.push_back(y[rows[i]]);
   }
   FitHooks solve_hooks{hooks.cancelled, [&](double f) { hooks.Progress(0.5 + 0.5 * f); }};
-  absl::StatusOr<LinearModel> model = LinearModel::Train(
-      x, labels, num_classes, vectorizer->num_features(), logreg, solve_hooks);
+  absl::StatusOr<LinearModel> model =
+      LinearModel::Train(x, labels, num_classes, vectorizer->num_features(), logreg, solve_hooks);
   if (!model.ok()) return model.status();
   return std::make_unique<TfidfLogReg>(*std::move(vectorizer), *std::move(model));
 }

@@ -44,8 +44,8 @@ class TfidfVectorizer {
   // Fits on docs[rows]. Cancelled (absl) when hooks.cancelled() turns true; FailedPrecondition
   // when no term reaches min_df.
   static absl::StatusOr<TfidfVectorizer> Fit(const std::vector<Tokens>& docs,
-                                             std::span<const int> rows,
-                                             const TfidfOptions& options, const FitHooks& hooks);
+                                             std::span<const int> rows, const TfidfOptions& options,
+                                             const FitHooks& hooks);
 
   SparseRow Transform(const Tokens& tokens) const;
   int num_features() const { return static_cast<int>(idf_.size()); }

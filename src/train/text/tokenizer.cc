@@ -73,7 +73,7 @@ void AppendUtf8(int32_t cp, std::string* out) {
 int32_t ToLowerCodePoint(int32_t cp) {
   if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
   if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 0x20;  // Latin-1
-  if (cp >= 0x100 && cp <= 0x17F) {                               // Latin Extended-A
+  if (cp >= 0x100 && cp <= 0x17F) {                              // Latin Extended-A
     if (cp == 0x130) return 'i';
     if (cp == 0x178) return 0xFF;
     const bool even_upper = (cp <= 0x137) || (cp >= 0x14A && cp <= 0x177);
@@ -102,17 +102,38 @@ CharClass Classify(int32_t cp) {
     return CharClass::kSeparator;
   }
   switch (cp) {
-    case 0x2018: case 0x2019: case 0x02BC:
+    case 0x2018:
+    case 0x2019:
+    case 0x02BC:
       return CharClass::kApostrophe;
-    case 0x2026: case 0x203C: case 0x2047: case 0x2048: case 0x2049: case 0x3001: case 0x3002:
-    case 0xFF01: case 0xFF0C: case 0xFF0E: case 0xFF1A: case 0xFF1B: case 0xFF1F: case 0x060C:
-    case 0x061B: case 0x061F: case 0x037E:
+    case 0x2026:
+    case 0x203C:
+    case 0x2047:
+    case 0x2048:
+    case 0x2049:
+    case 0x3001:
+    case 0x3002:
+    case 0xFF01:
+    case 0xFF0C:
+    case 0xFF0E:
+    case 0xFF1A:
+    case 0xFF1B:
+    case 0xFF1F:
+    case 0x060C:
+    case 0x061B:
+    case 0x061F:
+    case 0x037E:
       return CharClass::kClauseBreak;
-    case 0xAA: case 0xB5: case 0xBA:
+    case 0xAA:
+    case 0xB5:
+    case 0xBA:
       return CharClass::kWord;
-    case 0xD7: case 0xF7:
+    case 0xD7:
+    case 0xF7:
       return CharClass::kSeparator;
-    case 0x200C: case 0x200D: case 0xFEFF:
+    case 0x200C:
+    case 0x200D:
+    case 0xFEFF:
       return CharClass::kIgnore;
     default:
       break;
@@ -187,9 +208,9 @@ class TokenStream {
 
 bool IsNegationCue(std::string_view token) {
   static constexpr std::array<std::string_view, 29> kCues = {
-      "not",    "no",     "never",  "nor",      "cannot",   "cant",    "dont",  "wont",
-      "isnt",   "wasnt",  "arent",  "werent",   "didnt",    "doesnt",  "couldnt", "shouldnt",
-      "wouldnt", "havent", "hasnt", "hadnt",    "aint",     "nothing", "nobody", "none",
+      "not",     "no",      "never",   "nor",    "cannot", "cant",    "dont",    "wont",
+      "isnt",    "wasnt",   "arent",   "werent", "didnt",  "doesnt",  "couldnt", "shouldnt",
+      "wouldnt", "havent",  "hasnt",   "hadnt",  "aint",   "nothing", "nobody",  "none",
       "neither", "nowhere", "without", "hardly", "barely"};
   if (common::EndsWith(token, "n't")) return true;
   for (std::string_view cue : kCues) {
@@ -242,7 +263,8 @@ std::vector<size_t> CodePointOffsets(std::string_view token) {
 }
 
 std::string ScrubPii(std::string_view text) {
-  static const std::regex kEmail(R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})");
+  static const std::regex kEmail(
+      R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})");
   static const std::regex kPhone(R"(\+?[0-9][0-9 ().-]{6,}[0-9])");
   try {
     std::string out = std::regex_replace(std::string(text), kEmail, "[email]");

@@ -2,6 +2,8 @@
 // and the real sentiment sentences (Kotzias et al., KDD 2015; UCI, CC BY 4.0) on SQLite, every
 // validation strategy, save → load → identical probabilities, cancellation, progress and the
 // predictor's input checks.
+#include "train/text/text_trainer.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,7 +31,6 @@
 #include "train/hyperparams.h"
 #include "train/text/fasttext_model.h"
 #include "train/text/register.h"
-#include "train/text/text_trainer.h"
 #include "train/text/tfidf_linear.h"
 #include "train/text/tokenizer.h"
 
@@ -67,7 +68,9 @@ TEST(TokenizerTest, KeepsMultibyteCharactersWhole) {
   EXPECT_EQ(Tokenize("ΚΑΛΟ ξενοδοχείο, ОТЛИЧНО"), (Tokens{"καλο", "ξενοδοχείο", "отлично"}));
   EXPECT_EQ(Tokenize("love it😍😍"), (Tokens{"love", "it", "😍", "😍"}));
   EXPECT_EQ(Tokenize("很好"), (Tokens{"很", "好"}));
-  EXPECT_EQ(Tokenize("ab\xff" "cd \xe2\x82"), (Tokens{"ab", "cd"}));  // invalid bytes split
+  EXPECT_EQ(Tokenize("ab\xff"
+                     "cd \xe2\x82"),
+            (Tokens{"ab", "cd"}));  // invalid bytes split
   for (const std::string& t : Tokenize("Zoë’s «naïve» façade… ½ ok")) {
     EXPECT_EQ(CodePointOffsets(t).back(), t.size());
   }
@@ -94,9 +97,9 @@ struct Synthetic {
 };
 
 Synthetic MakeSynthetic(int n, int classes, uint64_t seed) {
-  const std::vector<std::vector<std::string>> words = {
-      {"dirty", "rude", "noisy", "awful"}, {"great", "lovely", "clean", "friendly"},
-      {"okay", "average", "fine", "decent"}};
+  const std::vector<std::vector<std::string>> words = {{"dirty", "rude", "noisy", "awful"},
+                                                       {"great", "lovely", "clean", "friendly"},
+                                                       {"okay", "average", "fine", "decent"}};
   std::mt19937_64 rng(seed);
   Synthetic s;
   for (int i = 0; i < n; ++i) {
@@ -264,9 +267,9 @@ TEST(TextModelTest, HyperparametersAreValidatedAndDefaulted) {
   EXPECT_EQ(filled["ngramMax"], 2);
   EXPECT_EQ(filled["wordNgrams"], 2);
   EXPECT_EQ(filled["epochs"], 10);
-  for (const Json& bad : {Json{{"C", 0}}, Json{{"algorithm", "svm"}}, Json{{"ngramMax", 4}},
-                          Json{{"epochs", 0}}, Json{{"testSize", 0.9}}, Json{{"folds", 1}},
-                          Json{{"nope", 1}}}) {
+  for (const Json& bad :
+       {Json{{"C", 0}}, Json{{"algorithm", "svm"}}, Json{{"ngramMax", 4}}, Json{{"epochs", 0}},
+        Json{{"testSize", 0.9}}, Json{{"folds", 1}}, Json{{"nope", 1}}}) {
     common::ValidationErrors e;
     ValidateHyperparameters(TextHyperparams(), bad, e);
     EXPECT_FALSE(e.empty()) << bad;
@@ -344,7 +347,8 @@ class TextTrainerTest : public ::testing::Test {
     std::ofstream out(csv);
     out << "review_id,user_id,item_id,text,created_at,sentiment\n";
     int id = 0;
-    for (const char* name : {"amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"}) {
+    for (const char* name :
+         {"amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"}) {
       std::ifstream in(src / name);
       EXPECT_TRUE(in.good()) << (src / name);
       std::string line;
@@ -382,8 +386,7 @@ class TextTrainerTest : public ::testing::Test {
     double seconds = 0;
   };
 
-  static Run Train(Json hyperparameters = Json::object(),
-                   std::string strategy = "train_test_split",
+  static Run Train(Json hyperparameters = Json::object(), std::string strategy = "train_test_split",
                    Json training_data = {{"source", "reviews"}}, store::Database* db = nullptr,
                    common::CancellationToken* token = nullptr, double memory_gb = 8) {
     common::ValidationErrors errors;
@@ -430,7 +433,9 @@ class TextTrainerTest : public ::testing::Test {
     }
   }
 
-  static double Metric(const Json& ev, const char* name) { return ev["metrics"][name].get<double>(); }
+  static double Metric(const Json& ev, const char* name) {
+    return ev["metrics"][name].get<double>();
+  }
   static double Baseline(const Json& ev, const char* name) {
     return ev["baseline"]["metrics"][name].get<double>();
   }
@@ -445,11 +450,11 @@ TEST_F(TextTrainerTest, DemoReviewsBeatTheMajorityClassByAClearMargin) {
   Run run = Train();
   ASSERT_TRUE(run.result.ok()) << run.result.status();
   const Json& ev = run.result->evaluation;
-  std::cout << "demo reviews (" << ev["dataSummary"]["rows"] << " rows, "
-            << ev["algorithm"]["name"] << "): accuracy " << Metric(ev, "accuracy")
-            << " vs majority " << Baseline(ev, "accuracy") << "; macro-F1 "
-            << Metric(ev, "f1Score") << " vs " << Baseline(ev, "f1Score") << "; candidates "
-            << ev["algorithm"]["candidates"].dump() << " in " << run.seconds << " s\n";
+  std::cout << "demo reviews (" << ev["dataSummary"]["rows"] << " rows, " << ev["algorithm"]["name"]
+            << "): accuracy " << Metric(ev, "accuracy") << " vs majority "
+            << Baseline(ev, "accuracy") << "; macro-F1 " << Metric(ev, "f1Score") << " vs "
+            << Baseline(ev, "f1Score") << "; candidates " << ev["algorithm"]["candidates"].dump()
+            << " in " << run.seconds << " s\n";
   EXPECT_EQ(ev["task"], "multiclass_classification");
   EXPECT_EQ(ev["baseline"]["name"], "majority_class");
   for (const char* key : {"accuracy", "precision", "recall", "f1Score", "logLoss"}) {
@@ -482,9 +487,11 @@ TEST_F(TextTrainerTest, DemoReviewsBeatTheMajorityClassByAClearMargin) {
   auto predictor = LoadPredictor(*run.result);
   ASSERT_NE(predictor, nullptr);
   auto out = predictor->Predict(
-      Json::array({{{"text", "Loved our stay. The room was spotless. Would definitely come back!"}},
-                   {{"text", "The staff was rude. The bed was broken. Never again."}},
-                   {{"text", "The room was not dirty and the staff was not rude. Cannot wait to return."}}}),
+      Json::array(
+          {{{"text", "Loved our stay. The room was spotless. Would definitely come back!"}},
+           {{"text", "The staff was rude. The bed was broken. Never again."}},
+           {{"text",
+             "The room was not dirty and the staff was not rude. Cannot wait to return."}}}),
       Json::object());
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0]["label"], "positive") << (*out)[0];
@@ -509,8 +516,8 @@ TEST_F(TextTrainerTest, BothAlgorithmsTrainAndBeatTheBaseline) {
     EXPECT_FALSE(ev["featureImportance"].empty());
     auto predictor = LoadPredictor(*run.result);
     ASSERT_NE(predictor, nullptr);
-    auto out = predictor->Predict(Json::array({{{"text", "Worst trip in years. The food was awful."}}}),
-                                  Json::object());
+    auto out = predictor->Predict(
+        Json::array({{{"text", "Worst trip in years. The food was awful."}}}), Json::object());
     ASSERT_TRUE(out.ok());
     EXPECT_EQ((*out)[0]["label"], "negative") << (*out)[0];
     ExpectMonotonic(run);
@@ -628,7 +635,8 @@ TEST_F(TextTrainerTest, CancellationStopsWithinTwoSeconds) {
   std::chrono::steady_clock::time_point finished;
   std::thread worker([&] {
     // A long job: many tuning trials with a large budget.
-    run = Train({{"epochs", 100}, {"earlyStopping", false},
+    run = Train({{"epochs", 100},
+                 {"earlyStopping", false},
                  {"tuning", {{"trials", 200}, {"timeBudgetSeconds", 600}}}},
                 "k_fold", {{"source", "reviews"}}, nullptr, &token);
     finished = std::chrono::steady_clock::now();
@@ -655,13 +663,16 @@ TEST_F(TextTrainerTest, BadInstancesAndBadRequestsAreRefused) {
   ASSERT_TRUE(run.result.ok()) << run.result.status();
   auto predictor = LoadPredictor(*run.result);
   ASSERT_NE(predictor, nullptr);
-  auto wrong_type = predictor->Predict(Json::array({{{"text", "fine"}}, {{"text", 5}}}), Json::object());
+  auto wrong_type =
+      predictor->Predict(Json::array({{{"text", "fine"}}, {{"text", 5}}}), Json::object());
   ASSERT_TRUE(absl::IsInvalidArgument(wrong_type.status()));
   EXPECT_NE(std::string(wrong_type.status().message()).find("instances[1].text"), std::string::npos)
       << wrong_type.status();
   EXPECT_TRUE(absl::IsInvalidArgument(predictor->Predict(Json::object(), Json::object()).status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(predictor->Predict(Json::array({"text"}), Json::object()).status()));
-  auto missing = predictor->Predict(Json::array({Json::object(), {{"text", nullptr}}}), Json::object());
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(predictor->Predict(Json::array({"text"}), Json::object()).status()));
+  auto missing =
+      predictor->Predict(Json::array({Json::object(), {{"text", nullptr}}}), Json::object());
   ASSERT_TRUE(missing.ok()) << missing.status();
   EXPECT_EQ(missing->size(), 2u);
 
