@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: starts PostgreSQL for the store suites, then runs every test with ctest.
 set -euo pipefail
+# XGBoost's OpenMP threads must not spin-wait on a busy machine (see src/main.cc).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 if [ -z "${TSML_TEST_PG_URL:-}" ]; then

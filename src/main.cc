@@ -1,6 +1,9 @@
 // tsml: the TravelSense ML training service. One binary, several subcommands (CONTRACT §1).
 // This is the only place where the concrete parts are chosen and wired together.
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <iostream>
 #include <string>
@@ -188,7 +191,17 @@ int RunSeedDemo(const std::string& config_file, int64_t rows, uint64_t seed) {
 
 }  // namespace
 
+// OpenMP threads (XGBoost) spin while waiting by default; with the HTTP and worker threads
+// sharing the cores that spinning slows training and serving by orders of magnitude. libgomp
+// reads the policy when it loads, before main, so the process re-executes itself once with it.
+void EnsurePassiveOpenMp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
+}
+
 int main(int argc, char** argv) {
+  EnsurePassiveOpenMp(argv);
   CLI::App cli{"tsml: the TravelSense ML training service"};
   cli.require_subcommand(1);
   std::string config_file;

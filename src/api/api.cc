@@ -101,11 +101,7 @@ HttpResponse Api::Dispatch(HttpRequest& request, std::string* route_name,
     // 401: who is calling?
     auto token = auth::BearerToken(request.Header("authorization"));
     absl::StatusOr<auth::Principal> principal =
-        token.ok() ? [&]() -> absl::StatusOr<auth::Principal> {
-          ASSIGN_OR_RETURN(auth::JwtClaims claims, deps_.verifier->Verify(*token));
-          return auth::PrincipalFromClaims(claims);
-        }()
-                   : absl::StatusOr<auth::Principal>(token.status());
+        token.ok() ? Authenticate(*token) : absl::StatusOr<auth::Principal>(token.status());
     if (!principal.ok()) {
       return finish(StatusToResponse(principal.status(), request.request_id),
                     std::string(principal.status().message()));
@@ -159,6 +155,24 @@ HttpResponse Api::Dispatch(HttpRequest& request, std::string* route_name,
                   std::string(result.status().message()).substr(0, 300));
   }
   return finish(*std::move(result));
+}
+
+absl::StatusOr<auth::Principal> Api::Authenticate(std::string_view token) {
+  const int64_t now = deps_.clock->NowMillis();
+  {
+    std::shared_lock lock(token_mu_);
+    auto it = token_cache_.find(std::string(token));
+    if (it != token_cache_.end() && now < it->second.exp_ms) return it->second.principal;
+  }
+  ASSIGN_OR_RETURN(auth::JwtClaims claims, deps_.verifier->Verify(token));
+  ASSIGN_OR_RETURN(auth::Principal principal, auth::PrincipalFromClaims(claims));
+  // Only tokens with an expiry are cached, until it (not-yet-valid ones were refused above).
+  if (claims.exp && token.size() < 4096) {
+    std::unique_lock lock(token_mu_);
+    if (token_cache_.size() >= 4096) token_cache_.clear();
+    token_cache_[std::string(token)] = {principal, *claims.exp * 1000};
+  }
+  return principal;
 }
 
 void Api::Audit(const HttpRequest& request, const std::string& action,

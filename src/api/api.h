@@ -4,6 +4,8 @@
 #define TSML_API_API_H_
 
 #include <functional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +77,16 @@ class Api {
   void Audit(const HttpRequest& request, const std::string& action,
              const auth::Principal* principal, const std::string& resource_id, int status,
              const std::string& detail);
+
+  // Verified tokens, so that repeated calls (service-to-service prediction traffic) skip the
+  // signature check; entries expire with their token and the cache is bounded.
+  absl::StatusOr<auth::Principal> Authenticate(std::string_view token);
+  struct CachedToken {
+    auth::Principal principal;
+    int64_t exp_ms = 0;
+  };
+  std::shared_mutex token_mu_;
+  std::unordered_map<std::string, CachedToken> token_cache_;
 
   ApiDeps deps_;
   Router router_;

@@ -54,7 +54,7 @@ absl::Status CheckCancel(const TrainContext& ctx) {
   return IsCancelled(ctx) ? absl::CancelledError("training was cancelled") : absl::OkStatus();
 }
 
-// ---- progress -------------------------------------------------------------------------------
+// ---- progress -----------------------------------------------------------------------------------
 
 // Monotonic progress with an ETA extrapolated from the elapsed time.
 class Progress {
@@ -93,7 +93,7 @@ class Progress {
   std::string stage_;
 };
 
-// ---- parameters -------------------------------------------------------------------------------
+// ---- parameters ---------------------------------------------------------------------------------
 
 struct Config {
   std::string algorithm;  // tfidf_logreg | fasttext
@@ -166,7 +166,7 @@ Params ParseParams(const TrainSpec& spec) {
   return p;
 }
 
-// ---- data -------------------------------------------------------------------------------------
+// ---- data ---------------------------------------------------------------------------------------
 
 struct Corpus {
   std::vector<std::string> texts;
@@ -402,7 +402,7 @@ absl::StatusOr<Corpus> LoadCorpus(const TrainSpec& spec, TrainContext& ctx, Prog
   return corpus;
 }
 
-// ---- splits -----------------------------------------------------------------------------------
+// ---- splits -------------------------------------------------------------------------------------
 
 // Stratified: each class's rows shuffled, round(fraction · n_c) of them to the second part
 // (at least one, and never all, for a class of two or more rows).
@@ -468,7 +468,7 @@ struct Split {
   Idx train, test;
 };
 
-// ---- fitting ----------------------------------------------------------------------------------
+// ---- fitting ------------------------------------------------------------------------------------
 
 struct FitOutcome {
   std::unique_ptr<TextClassifier> model;
@@ -550,7 +550,7 @@ double ValidationMacroF1(const Corpus& c, const TextClassifier& model, const Idx
   return MacroF1(truth, predicted, k);
 }
 
-// ---- metrics ----------------------------------------------------------------------------------
+// ---- metrics ------------------------------------------------------------------------------------
 
 std::vector<double> Prior(const Corpus& c, const Idx& train) {
   std::vector<double> prior(c.num_classes(), 0);
@@ -614,7 +614,7 @@ std::vector<double> ConstantProba(const std::vector<double>& prior, size_t n) {
   return out;
 }
 
-// ---- tuning -----------------------------------------------------------------------------------
+// ---- tuning -------------------------------------------------------------------------------------
 
 Config SampleConfig(const Config& base, const std::string& algorithm, std::mt19937_64& rng) {
   Config c = base;
@@ -638,7 +638,7 @@ Config SampleConfig(const Config& base, const std::string& algorithm, std::mt199
   return c;
 }
 
-// ---- evaluation document pieces -----------------------------------------------------------
+// ---- evaluation document pieces -----------------------------------------------------------------
 
 std::string LengthBucket(size_t tokens) {
   if (tokens < 5) return "0-4 words";
@@ -778,8 +778,7 @@ std::vector<HyperparamSpec> TextHyperparams() {
   };
 }
 
-// ---- SentimentModel
-// -------------------------------------------------------------------------------
+// ---- SentimentModel -----------------------------------------------------------------------------
 
 SentimentModel::SentimentModel(std::vector<std::string> labels, int positive,
                                std::string text_column, std::unique_ptr<TextClassifier> classifier)
@@ -867,8 +866,7 @@ absl::StatusOr<std::unique_ptr<SentimentModel>> SentimentModel::FromBundle(const
                                           text_column.get<std::string>(), std::move(classifier));
 }
 
-// ---- TextPredictor
-// --------------------------------------------------------------------------------
+// ---- TextPredictor ------------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<Predictor>> TextPredictor::Load(const std::string& path) {
   ASSIGN_OR_RETURN(Json bundle, ReadBundle(path));
@@ -914,8 +912,7 @@ absl::StatusOr<Json> TextPredictor::Predict(const Json& instances, const Json& /
 
 std::vector<std::string> TextPredictor::InputColumns() const { return {model_->text_column()}; }
 
-// ---- TextTrainer
-// ----------------------------------------------------------------------------------
+// ---- TextTrainer --------------------------------------------------------------------------------
 
 absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainContext& ctx) {
   const common::Clock* clock = ctx.clock != nullptr ? ctx.clock : common::SystemClock::Default();
@@ -941,7 +938,7 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   std::iota(all.begin(), all.end(), 0);
   Json warnings = Json::array();
 
-  // ---- splits ----
+  // ---- splits -----------------------------------------------------------------------------------
   std::vector<Split> splits;
   if (tts) {
     auto [train, test] = StratifiedSplit(all, corpus.y, k, params.test_size, params.seed);
@@ -979,7 +976,7 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   const bool cross_validated = splits.size() > 1;
   const Idx& dev = cross_validated ? all : splits[0].train;
 
-  // ---- selection (and tuning) on a validation split carved from the development rows ----
+  // ---- selection (and tuning) on a validation split carved from the development rows ------------
   Idx sel_train, sel_val;
   if (time_split) {
     const Idx sorted = ByTime(corpus, dev);
@@ -1074,7 +1071,7 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
                               "algorithms on a validation split; tfidf_logreg was used"));
   }
 
-  // ---- evaluation fits: the chosen configuration on each split's training rows ----
+  // ---- evaluation fits: the chosen configuration on each split's training rows ------------------
   const int eval_fits = static_cast<int>(splits.size()) + (cross_validated ? 1 : 0);
   std::vector<Json> fold_metrics, fold_baselines;
   std::vector<int> fold_epochs;
@@ -1115,7 +1112,7 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
   }
   RETURN_IF_ERROR(CheckCancel(ctx));
 
-  // ---- evaluation document ----
+  // ---- evaluation document ----------------------------------------------------------------------
   progress.Report(86, "evaluating");
   const bool binary = corpus.positive >= 0;
   ASSIGN_OR_RETURN(Json rep, Report(corpus, pooled_y, pooled_proba));
@@ -1311,7 +1308,7 @@ absl::StatusOr<TrainResult> TextTrainer::Train(const TrainSpec& spec, TrainConte
                             {"history", history}};
   }
 
-  // ---- saving ----
+  // ---- saving -----------------------------------------------------------------------------------
   RETURN_IF_ERROR(CheckCancel(ctx));
   progress.Report(95, "saving");
   std::string fingerprint_data;

@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<float>> FloatsFromBase64(const Json& value, size_t ex
   return out;
 }
 
-// ---- TfidfVectorizer ----------------------------------------------------------------------
+// ---- TfidfVectorizer ----------------------------------------------------------------------------
 
 namespace {
 
@@ -335,7 +335,7 @@ absl::StatusOr<TfidfVectorizer> TfidfVectorizer::FromJson(const Json& json) {
   return v;
 }
 
-// ---- LinearModel --------------------------------------------------------------------------
+// ---- LinearModel --------------------------------------------------------------------------------
 
 absl::StatusOr<LinearModel> LinearModel::Train(const std::vector<SparseRow>& x,
                                                std::span<const int> y, int num_classes,
@@ -465,7 +465,7 @@ absl::StatusOr<LinearModel> LinearModel::FromJson(const Json& json) {
   return m;
 }
 
-// ---- TfidfLogReg --------------------------------------------------------------------------
+// ---- TfidfLogReg --------------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<TfidfLogReg>> TfidfLogReg::Fit(
     const std::vector<Tokens>& docs, std::span<const int> rows, std::span<const int> y,

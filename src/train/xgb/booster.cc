@@ -217,16 +217,18 @@ absl::StatusOr<std::string> Booster::SaveJson() const {
 
 absl::StatusOr<std::vector<float>> Booster::Predict(const float* data, size_t rows, size_t cols,
                                                     bool margin) const {
-  auto m = Matrix::FromDense(data, rows, cols, 1);
-  if (!m.ok()) return m.status();
+  // In-place prediction over the caller's array: no DMatrix is built (the serving hot path).
+  const std::string array = common::StrCat(
+      R"({"data": [)", reinterpret_cast<uintptr_t>(data), R"(, true], "shape": [)", rows, ", ",
+      cols, R"(], "typestr": "<f4", "version": 3})");
   const std::string config = common::StrCat(
       R"({"type": )", margin ? 1 : 0,
-      R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false})");
+      R"(, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false, "cache_id": 0, "missing": NaN})");
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;
-  if (auto s = Check(XGBoosterPredictFromDMatrix(handle_, m->handle(), config.c_str(), &shape,
-                                                 &dim, &result),
+  if (auto s = Check(XGBoosterPredictFromDense(handle_, array.c_str(), config.c_str(), nullptr,
+                                               &shape, &dim, &result),
                      "predicting");
       !s.ok()) {
     return s;

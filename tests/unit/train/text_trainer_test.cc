@@ -40,7 +40,7 @@ namespace {
 namespace fs = std::filesystem;
 using common::StrCat;
 
-// ---- tokenizer ------------------------------------------------------------------------------
+// ---- tokenizer ----------------------------------------------------------------------------------
 
 TEST(TokenizerTest, LowercasesAndStripsPunctuation) {
   EXPECT_EQ(Tokenize("Hello, WORLD!! It's great... (really) #1"),
@@ -83,7 +83,7 @@ TEST(TokenizerTest, ScrubsEmailsAndPhonesAndTruncatesOnCharacterBoundaries) {
   EXPECT_EQ(TruncateUtf8("abc", 3), "abc");
 }
 
-// ---- components: fitted models survive save → load exactly -------------------------------------
+// ---- components: fitted models survive save → load exactly --------------------------------------
 
 using Idx = std::vector<int>;
 
