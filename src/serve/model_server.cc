@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/file_util.h"
+#include "train/bundle.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -45,6 +46,7 @@ AlertThresholds AlertThresholds::FromJson(const Json& j) {
   t.error_rate_percent = j.value("errorRatePercent", t.error_rate_percent);
   t.accuracy_drop = j.value("accuracyDrop", t.accuracy_drop);
   t.min_requests = j.value("minRequests", t.min_requests);
+  t.drift_psi = j.value("driftPsi", t.drift_psi);
   return t;
 }
 
@@ -52,7 +54,8 @@ Json AlertThresholds::ToJson() const {
   return {{"p95LatencyMs", p95_latency_ms},
           {"errorRatePercent", error_rate_percent},
           {"accuracyDrop", accuracy_drop},
-          {"minRequests", min_requests}};
+          {"minRequests", min_requests},
+          {"driftPsi", drift_psi}};
 }
 
 void PredictionLog::Add(std::string id, Entry e) {
@@ -151,6 +154,11 @@ absl::Status ModelServer::Load(const store::DeploymentRecord& record) {
     live->evaluation_accuracy = job.evaluation_results["metrics"]["accuracy"].get<double>();
   }
   live->thresholds = AlertThresholds::FromJson(record.config.value("alertThresholds", Json()));
+  if (auto bundle = train::ReadBundle(artifact.file_path);
+      bundle.ok() && bundle->contains("reference")) {
+    auto ref = monitor::DriftReference::FromJson((*bundle)["reference"]);
+    if (!ref.empty()) live->drift = std::make_unique<monitor::DriftTracker>(std::move(ref));
+  }
   live->loaded_at = clock_->NowMillis();
   const int instances = std::max(1, record.auto_scaling.value("minInstances", 1));
   for (int i = 0; i < instances; ++i) {
@@ -246,8 +254,18 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   d->stats.RecordRequest(us, instances ? instances->size() : 0, !predictions.ok());
   if (!predictions.ok()) return predictions.status();
+  if (d->drift) {
+    for (const Json& inst : *instances) d->drift->Observe(inst);
+  }
   // Give every prediction an id for later feedback, and log what was predicted.
   for (Json& p : *predictions) {
+    if (d->drift && p.is_object()) {
+      if (auto it = p.find("probability"); it != p.end() && it->is_number()) {
+        d->drift->ObserveScore(it->get<double>());
+      } else if (auto v = p.find("value"); v != p.end() && v->is_number()) {
+        d->drift->ObserveScore(v->get<double>());
+      }
+    }
     if (!p.is_object()) continue;
     std::string id = ids_->Next();
     PredictionLog::Entry e;
@@ -312,6 +330,12 @@ absl::StatusOr<Json> ModelServer::Feedback(const std::string& deployment_id, con
   return Json{{"accepted", accepted}, {"unmatched", unmatched}};
 }
 
+Json ModelServer::Drift(const std::string& deployment_id) const {
+  std::shared_ptr<LiveDeployment> d = Find(deployment_id);
+  if (!d || !d->drift) return Json();
+  return d->drift->Report();
+}
+
 Json ModelServer::HealthMetrics(const std::string& deployment_id) const {
   std::shared_ptr<LiveDeployment> d = Find(deployment_id);
   if (!d) return Json();
@@ -339,6 +363,7 @@ Json ModelServer::HealthMetrics(const std::string& deployment_id) const {
             {"memoryMiB", usage.rss_bytes / (1 << 20)},
             {"loadedAt", common::FormatIso8601(d->loaded_at)},
             {"alertThresholds", d->thresholds.ToJson()}};
+  if (d->drift) h["drift"] = {{"rows", d->drift->rows()}, {"maxPsi", d->drift->MaxPsi()}};
   const Millis last = d->stats.last_request_at();
   h["lastPredictionAt"] = last ? Json(common::FormatIso8601(last)) : Json();
   return h;
@@ -459,6 +484,14 @@ void ModelServer::CheckAlerts(LiveDeployment& d, const MinuteCounts& m) {
     if (err > t.error_rate_percent) {
       raise("error_rate", "critical", err, t.error_rate_percent,
             StrCat("error rate ", err, " % over the threshold of ", t.error_rate_percent, " %"));
+    }
+  }
+  if (d.drift && d.drift->rows() >= 500) {
+    const double psi = d.drift->MaxPsi();
+    if (psi > t.drift_psi) {
+      raise("drift", "warning", psi, t.drift_psi,
+            StrCat("input or prediction distribution shifted from training: max PSI ", psi,
+                   " over ", d.drift->rows(), " rows"));
     }
   }
   if (d.evaluation_accuracy >= 0 && m.fb_total >= 30) {

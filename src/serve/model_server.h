@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/object_id.h"
+#include "monitor/drift.h"
 #include "serve/stats.h"
 #include "store/store.h"
 #include "train/predictor.h"
@@ -36,6 +37,7 @@ struct AlertThresholds {
   double error_rate_percent = 5;
   double accuracy_drop = 0.10;  // below the evaluation's accuracy, with ≥ 30 feedback items
   int64_t min_requests = 20;    // per minute, before latency/error alerts apply
+  double drift_psi = 0.2;       // any input column or the score, with ≥ 500 rows observed
   static AlertThresholds FromJson(const Json& j);
   Json ToJson() const;
 };
@@ -76,6 +78,9 @@ struct LiveDeployment {
   std::vector<std::shared_ptr<const train::Predictor>> replicas;
   std::atomic<uint64_t> next{0};
 
+  std::unique_ptr<monitor::DriftTracker> drift;  // null when the model has no reference
+  double drift_psi_threshold = 0.2;
+
   std::mutex alerts_mu;
   std::map<std::string, common::Millis> last_alert;  // kind → when last raised
 
@@ -112,6 +117,9 @@ class ModelServer {
 
   // Matches ground truth to logged predictions. Returns {accepted, unmatched: [...]}.
   absl::StatusOr<Json> Feedback(const std::string& deployment_id, const Json& items);
+
+  // Drift of a loaded deployment's inputs and scores against training (null when unknown).
+  Json Drift(const std::string& deployment_id) const;
 
   // Live health metrics of a loaded deployment (null when not loaded here).
   Json HealthMetrics(const std::string& deployment_id) const;

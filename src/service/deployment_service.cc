@@ -165,8 +165,12 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Pr
   d.auto_scaling = scaling;
   if (const Json* at = check.Object(FieldChecker::Member(body, "alertThresholds"),
                                     "alertThresholds", false)) {
-    check.NoUnknownFields(*at, "alertThresholds.",
-                          {"p95LatencyMs", "errorRatePercent", "accuracyDrop", "minRequests"});
+    check.NoUnknownFields(*at, "alertThresholds.", {"p95LatencyMs", "errorRatePercent",
+                                                    "accuracyDrop", "minRequests", "driftPsi"});
+    if (auto v = check.Number(FieldChecker::Member(*at, "driftPsi"), "alertThresholds.driftPsi",
+                              0.01, 10, false)) {
+      d.config["driftPsiOverride"] = *v;
+    }
     Json t = serve::AlertThresholds().ToJson();
     if (auto v = check.Number(FieldChecker::Member(*at, "p95LatencyMs"),
                               "alertThresholds.p95LatencyMs", 0.01, 600000, false)) {
@@ -183,6 +187,10 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Pr
     if (auto v = check.Integer(FieldChecker::Member(*at, "minRequests"),
                                "alertThresholds.minRequests", 1, 1000000, false)) {
       t["minRequests"] = *v;
+    }
+    if (d.config.contains("driftPsiOverride")) {
+      t["driftPsi"] = d.config["driftPsiOverride"];
+      d.config.erase("driftPsiOverride");
     }
     d.config["alertThresholds"] = t;
   } else {
@@ -463,7 +471,9 @@ absl::StatusOr<Json> DeploymentService::Performance(const auth::Principal& who,
   summary["totalFeedback"] = total.counts.fb_total;
   summary["latencyP95"] = total.counts.LatencyPercentileMs(95);
   summary["latencyP99"] = total.counts.LatencyPercentileMs(99);
+  Json drift = server_ ? server_->Drift(d.id) : Json();
   return Json{{"deploymentId", d.id},
+              {"drift", drift},
               {"startDate", FormatIso8601(*start)},
               {"endDate", FormatIso8601(*end)},
               {"granularity", granularity},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -295,6 +296,31 @@ TEST_F(ServeE2eTest, FeedbackChangesMonitoredAccuracyAndAlertsFire) {
   EXPECT_TRUE(kinds.count("latency")) << alerts.dump();
   EXPECT_TRUE(kinds.count("error_rate")) << alerts.dump();
   EXPECT_EQ(Call("GET", "/api/ml/monitoring/alerts/" + dep, "", TestServer::AdminToken(kOtherUser)).status, 403);
+}
+
+TEST_F(ServeE2eTest, DriftIsMeasuredAgainstTrainingAndAlerts) {
+  const std::string job = TrainChurn();
+  const std::string dep = Deploy(job, "churn-drift", R"(,"alertThresholds":{"driftPsi":0.2})");
+  // 600 rows of users far older and staler than any seen in training.
+  std::string body = R"({"instances":[)";
+  for (int i = 0; i < 600; ++i) {
+    body += std::string(i ? "," : "") + R"({"age":79,"days_since_last_login":360,"country":"JP","total_spend":5.0})";
+  }
+  body += "]}";
+  ASSERT_EQ(Call("POST", "/api/ml/predict/" + dep, body).status, 200);
+  Json perf = Body(Call("GET", "/api/ml/monitoring/performance/" + dep + "?startDate=2026-01-01&endDate=" + NowIso()));
+  ASSERT_TRUE(perf["drift"].is_object()) << perf.dump();
+  EXPECT_EQ(perf["drift"]["rows"], 600);
+  std::map<std::string, double> psi;
+  for (const auto& f : perf["drift"]["features"]) psi[f["column"]] = f["psi"];
+  EXPECT_GT(psi["age"], 0.2);
+  EXPECT_GT(psi["days_since_last_login"], 0.2);
+  EXPECT_EQ(perf["drift"]["features"][0]["status"], "significant");
+  server_->app().model_server().FlushOnce(true);
+  Json alerts = Body(Call("GET", "/api/ml/monitoring/alerts/" + dep));
+  bool drift_alert = false;
+  for (const auto& a : alerts["alerts"]) drift_alert |= a["kind"] == "drift";
+  EXPECT_TRUE(drift_alert) << alerts.dump();
 }
 
 TEST_F(ServeE2eTest, RetrainValidatesAndIncrementalStartsFromTheDeployedModel) {

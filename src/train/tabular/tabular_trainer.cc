@@ -16,6 +16,7 @@
 #include "data/catalog.h"
 #include "data/filters.h"
 #include "data/frame.h"
+#include "monitor/drift.h"
 #include "train/bundle.h"
 #include "train/eval/charts.h"
 #include "train/eval/metrics.h"
@@ -832,6 +833,36 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
   if (!tuning.is_null()) evaluation["tuning"] = tuning;
   evaluation["trainingMode"] = training_mode;
 
+  // Reference distributions for drift monitoring: every raw input column and the score.
+  monitor::DriftReference reference;
+  {
+    size_t off = 0;
+    for (const auto& c : frame.transform.columns()) {
+      const size_t width = data::FeatureTransform::Width(c);
+      if (c.kind == data::FeatureKind::kNumeric) {
+        std::vector<double> values(n);
+        for (size_t r = 0; r < n; ++r) values[r] = frame.x[r * cols + off];
+        reference.columns.push_back(monitor::NumericReference(c.column, values));
+      } else if (c.kind == data::FeatureKind::kCategorical) {
+        std::vector<int> index(n, -1);
+        const size_t missing_slot = c.levels.size() + (c.other ? 1 : 0);
+        for (size_t r = 0; r < n; ++r) {
+          const float* row = &frame.x[r * cols + off];
+          for (size_t l = 0; l < c.levels.size(); ++l) {
+            if (row[l] > 0.5f) index[r] = static_cast<int>(l);
+          }
+          if (c.missing_level && missing_slot < width && row[missing_slot] > 0.5f) index[r] = -2;
+        }
+        reference.columns.push_back(monitor::CategoricalReference(c.column, c.levels, index));
+      }
+      off += width;
+    }
+    if (task != Task::kMulticlass) {
+      std::vector<double> s(last_scores.begin(), last_scores.end());
+      reference.score = monitor::NumericReference("score", s);
+    }
+  }
+
   // ---- Artifact ----
   timings["evaluatingSeconds"] = since() - timings["loadingSeconds"].get<double>() -
                                  timings["trainingSeconds"].get<double>();
@@ -846,6 +877,7 @@ absl::StatusOr<TrainResult> TabularTrainer::Train(const TrainSpec& spec, TrainCo
                  {"dataFingerprint", Fingerprint(frame.x.data(), frame.x.size() * sizeof(float),
                                                  frame.y.data(), frame.y.size() * sizeof(float))},
                  {"target", resolved.target},
+                 {"reference", reference.ToJson()},
                  {"model", model_json}};
   const std::string path = spec.artifact_dir + "/model.json";
   RETURN_IF_ERROR(WriteBundle(path, bundle));
