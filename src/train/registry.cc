@@ -1,11 +1,15 @@
 #include "train/registry.h"
 
+#include "train/forecast/register.h"
+#include "train/recommend/register.h"
 #include "train/tabular/tabular_trainer.h"
 
 namespace tsml::train {
 
 void RegisterAllModels(TrainerRegistry& trainers, PredictorRegistry& predictors) {
   tabular::RegisterTabular(trainers, predictors);
+  recommend::RegisterRecommendation(trainers, predictors);
+  forecast::RegisterForecast(trainers, predictors);
 }
 
 }  // namespace tsml::train

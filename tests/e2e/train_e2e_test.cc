@@ -71,6 +71,33 @@ TEST_F(TrainE2eTest, TabularModelTypesTrainFromDefaultRequestsAndBeatTheirBaseli
   }
 }
 
+TEST_F(TrainE2eTest, RecommendationAndForecastTrainFromDefaultRequests) {
+  struct Case {
+    const char* body;
+    const char* metric;
+    bool lower_is_better;
+  };
+  const std::vector<Case> cases = {
+      {R"({"modelType":"recommendation","trainingData":{"source":"user_events"}})", "ndcgAtK", false},
+      {R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"}})", "mase", true},
+  };
+  for (const auto& c : cases) {
+    const std::string id = Submit(c.body)["jobId"];
+    Json job = WaitDone(id);
+    ASSERT_EQ(job["status"], "completed") << job.dump();
+    Json e = Body(server_->Call("GET", "/api/ml/training/evaluation/" + id, token_));
+    const double model = e["metrics"][c.metric], base = e["baseline"]["metrics"][c.metric];
+    if (c.lower_is_better) {
+      EXPECT_LT(model, base) << c.body << " " << e["metrics"].dump();
+    } else {
+      EXPECT_GT(model, base) << c.body << " " << e["metrics"].dump();
+    }
+  }
+  // k_fold cannot be honoured by a forecast: refused at submission, saying why.
+  Json r = Submit(R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"},"validationStrategy":"k_fold"})", 400);
+  EXPECT_EQ(r["error"]["details"][0]["field"], "validationStrategy") << r.dump();
+}
+
 TEST_F(TrainE2eTest, BadHyperparametersAndStrategiesAre400) {
   Json r = Submit(R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles"},
                       "hyperparameters":{"maxDepth":99,"learningRate":"fast","magic":1}})",

@@ -34,7 +34,9 @@ constexpr char kHwVersion[] = "tsml-holt-winters-1";
 
 absl::Status Cancelled() { return absl::CancelledError("training was cancelled"); }
 
-bool IsCancelled(const TrainContext& ctx) { return ctx.cancel != nullptr && ctx.cancel->cancelled(); }
+bool IsCancelled(const TrainContext& ctx) {
+  return ctx.cancel != nullptr && ctx.cancel->cancelled();
+}
 
 int DefaultHorizon(Frequency f) {
   switch (f) {
@@ -71,9 +73,9 @@ struct XgbParams {
   int threads = 1;
 
   Json ToJson() const {
-    return Json{{"nEstimators", n_estimators}, {"maxDepth", max_depth},
+    return Json{{"nEstimators", n_estimators},   {"maxDepth", max_depth},
                 {"learningRate", learning_rate}, {"minChildWeight", min_child_weight},
-                {"subsample", subsample}, {"colsampleBytree", colsample}};
+                {"subsample", subsample},        {"colsampleBytree", colsample}};
   }
 };
 
@@ -97,7 +99,8 @@ absl::StatusOr<Params> ParseParams(const TrainSpec& spec) {
   if (!errors.empty()) return errors.ToStatus();
   Params p;
   p.algorithm = hp.value("algorithm", p.algorithm);
-  p.frequency = ParseFrequency(hp.value("frequency", std::string("daily"))).value_or(Frequency::kDaily);
+  p.frequency =
+      ParseFrequency(hp.value("frequency", std::string("daily"))).value_or(Frequency::kDaily);
   p.horizon = hp.contains("horizon") ? hp["horizon"].get<int>() : DefaultHorizon(p.frequency);
   p.group_by = hp.value("groupBy", std::string());
   p.target = hp.value("target", std::string());
@@ -181,7 +184,8 @@ std::vector<double> SeasonalNaive(std::span<const double> train, int season, int
     if (train.empty()) {
       out.push_back(0);
     } else if (static_cast<int>(train.size()) >= season && season > 1) {
-      out.push_back(train[train.size() - static_cast<size_t>(season) + static_cast<size_t>(k % season)]);
+      out.push_back(
+          train[train.size() - static_cast<size_t>(season) + static_cast<size_t>(k % season)]);
     } else {
       out.push_back(train.back());
     }
@@ -315,14 +319,12 @@ absl::StatusOr<XgbFit> FitXgb(const Rows& rows, const Panel& panel, int cut, int
   const double mean_w = std::accumulate(wt.begin(), wt.end(), 0.0) / wt.size();
   for (float& w : wt) w = static_cast<float>(w / mean_w);
   for (float& w : wv) w = static_cast<float>(w / mean_w);
-  ASSIGN_OR_RETURN(xgb::Matrix train,
-                   xgb::Matrix::FromDense(xt.data(), yt.size(), rows.cols, 1));
+  ASSIGN_OR_RETURN(xgb::Matrix train, xgb::Matrix::FromDense(xt.data(), yt.size(), rows.cols, 1));
   RETURN_IF_ERROR(train.SetLabels(yt));
   RETURN_IF_ERROR(train.SetWeights(wt));
   std::optional<xgb::Matrix> valid;
   if (es > 0 && !yv.empty()) {
-    ASSIGN_OR_RETURN(xgb::Matrix v,
-                     xgb::Matrix::FromDense(xv.data(), yv.size(), rows.cols, 1));
+    ASSIGN_OR_RETURN(xgb::Matrix v, xgb::Matrix::FromDense(xv.data(), yv.size(), rows.cols, 1));
     RETURN_IF_ERROR(v.SetLabels(yv));
     RETURN_IF_ERROR(v.SetWeights(wv));
     valid = std::move(v);
@@ -385,7 +387,8 @@ absl::StatusOr<Forecasts> XgbForecasts(const xgb::Booster& booster, const Panel&
     states.push_back(std::move(all[i]));
     which.push_back(i);
   }
-  ASSIGN_OR_RETURN(Forecasts f, RecursiveForecast(booster, config, std::move(states), h, ctx.cancel));
+  ASSIGN_OR_RETURN(Forecasts f,
+                   RecursiveForecast(booster, config, std::move(states), h, ctx.cancel));
   Forecasts out(panel.series.size());
   for (size_t k = 0; k < which.size(); ++k) out[which[k]] = std::move(f[k]);
   return out;
@@ -509,9 +512,9 @@ absl::Status Run::LoadData() {
           ? training_data["target"].get<std::string>()
           : "";
   if (!p_.target.empty() && !td_target.empty() && p_.target != td_target) {
-    return common::ValidationError(
-        "hyperparameters.target", StrCat("names '", p_.target, "' but trainingData.target names '",
-                                         td_target, "': give the column to sum once"));
+    return common::ValidationError("hyperparameters.target",
+                                   StrCat("names '", p_.target, "' but trainingData.target names '",
+                                          td_target, "': give the column to sum once"));
   }
   if (!p_.target.empty()) training_data["target"] = p_.target;
   data::DataCatalog catalog(ctx_.data_db);
@@ -519,10 +522,9 @@ absl::Status Run::LoadData() {
                    data::ResolveTrainingData(catalog, kModelType, training_data));
   const data::SourceSchema& schema = resolved.schema;
   if (schema.Find("created_at") == nullptr) {
-    return common::ValidationError(
-        "trainingData.source",
-        StrCat("demand_forecast buckets rows by created_at; source '", schema.source,
-               "' has no created_at column"));
+    return common::ValidationError("trainingData.source",
+                                   StrCat("demand_forecast buckets rows by created_at; source '",
+                                          schema.source, "' has no created_at column"));
   }
   if (!p_.group_by.empty()) {
     const data::ColumnInfo* col = schema.Find(p_.group_by);
@@ -530,9 +532,9 @@ absl::Status Run::LoadData() {
     for (const auto& c : schema.columns) names.push_back(c.name);
     if (col == nullptr) {
       return common::ValidationError(
-          "hyperparameters.groupBy", StrCat("unknown column '", p_.group_by, "' in source '",
-                                            schema.source, "'; columns: ",
-                                            common::StrJoin(names, ", ")));
+          "hyperparameters.groupBy",
+          StrCat("unknown column '", p_.group_by, "' in source '", schema.source,
+                 "'; columns: ", common::StrJoin(names, ", ")));
     }
     if (data::IsPiiColumn(p_.group_by)) {
       return common::ValidationError(
@@ -557,15 +559,16 @@ absl::Status Run::LoadData() {
   q.group_by = p_.group_by;
   q.frequency = p_.frequency;
   q.max_groups = p_.max_groups;
-  const int eval_span = spec_.validation_strategy == "time_series_split" ? p_.folds * p_.horizon
-                                                                           : p_.horizon;
+  const int eval_span =
+      spec_.validation_strategy == "time_series_split" ? p_.folds * p_.horizon : p_.horizon;
   min_train_ = std::max(2 * p_.horizon, 10);
   q.min_group_periods = eval_span + min_train_;
   q.memory_bytes = spec_.memory_gb * 1e9;
   ASSIGN_OR_RETURN(set_, LoadSeries(*ctx_.data_db, q, ctx_.cancel));
   if (!resolved.features.empty()) {
-    warnings_.push_back("trainingData.features is ignored: demand_forecast learns from the "
-                        "history of the series and the calendar");
+    warnings_.push_back(
+        "trainingData.features is ignored: demand_forecast learns from the "
+        "history of the series and the calendar");
   }
   for (const std::string& w : set_.warnings) warnings_.push_back(w);
   return absl::OkStatus();
@@ -585,9 +588,9 @@ absl::Status Run::Plan() {
     panel_.scored.push_back(panel_.total);
   }
   if (!p_.group_by.empty() && set_.groups.empty()) {
-    return absl::InvalidArgumentError(StrCat(
-        "no group of '", p_.group_by, "' has enough history: each needs at least ",
-        min_train_ + h_, " ", PeriodWord(p_.frequency), " for horizon ", h_));
+    return absl::InvalidArgumentError(
+        StrCat("no group of '", p_.group_by, "' has enough history: each needs at least ",
+               min_train_ + h_, " ", PeriodWord(p_.frequency), " for horizon ", h_));
   }
 
   const int n = static_cast<int>(Len(set_.total));
@@ -596,8 +599,8 @@ absl::Status Run::Plan() {
   if (n - h_ < min_train_) {
     return absl::InvalidArgumentError(StrCat(
         "too little history to forecast ", h_, " ", word, ": the data covers ", n, " ", word,
-        " and the model needs at least ", min_train_ + h_, " (", min_train_, " to learn from, ",
-        h_, " held out); lower the horizon, widen the dateRange or use a finer frequency"));
+        " and the model needs at least ", min_train_ + h_, " (", min_train_, " to learn from, ", h_,
+        " held out); lower the horizon, widen the dateRange or use a finer frequency"));
   }
   if (folds > 1 && n - folds * h_ < min_train_) {
     const int fit = std::max(1, (n - min_train_) / h_);
@@ -649,10 +652,10 @@ absl::Status Run::Plan() {
     const size_t usable = usable_rows(earliest);
     xgb_feasible_ = usable >= kMinXgbRows;
     if (!xgb_feasible_ && p_.algorithm == kXgboost) {
-      return absl::InvalidArgumentError(StrCat(
-          "too little history for xgboost: ", usable, " training rows after the lag window of ",
-          config_.scale_window, " ", word, " (at least ", kMinXgbRows,
-          " needed); use algorithm holt_winters or more data"));
+      return absl::InvalidArgumentError(
+          StrCat("too little history for xgboost: ", usable,
+                 " training rows after the lag window of ", config_.scale_window, " ", word,
+                 " (at least ", kMinXgbRows, " needed); use algorithm holt_winters or more data"));
     }
     if (!xgb_feasible_) {
       warnings_.push_back(StrCat("too little history for xgboost (", usable,
@@ -676,25 +679,26 @@ absl::StatusOr<Run::WindowScore> Run::ScoreOnWindows(const std::string& algorith
     ASSIGN_OR_RETURN(Forecasts f, Candidate(algorithm, cut, xp, a, b, nullptr));
     ASSIGN_OR_RETURN(Json m, Score(panel_, f, cut, h_, nullptr));
     sum += SelectionScore(m);
-    windows.push_back({{"start", PeriodLabel(panel_.frequency, panel_.end_period - cut + 1)},
-                       {"metrics", m}});
+    windows.push_back(
+        {{"start", PeriodLabel(panel_.frequency, panel_.end_period - cut + 1)}, {"metrics", m}});
     metrics.push_back(std::move(m));
   }
   out.score = sum / static_cast<double>(sel_cuts_.size());
   ASSIGN_OR_RETURN(Json summary, eval::SummarizeFolds(metrics));
-  out.report = {{"validation", summary["mean"]}, {"windows", windows}, {"score", NumberOr(out.score)}};
+  out.report = {
+      {"validation", summary["mean"]}, {"windows", windows}, {"score", NumberOr(out.score)}};
   return out;
 }
 
-absl::StatusOr<Forecasts> Run::Candidate(const std::string& algorithm, int cut,
-                                         const XgbParams& xp, double lo, double hi, XgbFit* fit) {
+absl::StatusOr<Forecasts> Run::Candidate(const std::string& algorithm, int cut, const XgbParams& xp,
+                                         double lo, double hi, XgbFit* fit) {
   if (algorithm == kHoltWinters) {
     ASSIGN_OR_RETURN(Forecasts f, HwForecasts(panel_, cut, h_, ctx_, nullptr));
     progress_.Report(hi, "training");
     return f;
   }
-  ASSIGN_OR_RETURN(XgbFit local, FitXgb(rows_, panel_, cut, EarlyStoppingPeriods(), 0, xp, ctx_,
-                                        [&](double fr) {
+  ASSIGN_OR_RETURN(XgbFit local,
+                   FitXgb(rows_, panel_, cut, EarlyStoppingPeriods(), 0, xp, ctx_, [&](double fr) {
                      progress_.Report(lo + (hi - lo) * 0.95 * fr, "training");
                    }));
   ASSIGN_OR_RETURN(Forecasts f, XgbForecasts(*local.booster, panel_, config_, cut, h_, ctx_));
@@ -733,14 +737,17 @@ absl::Status Run::Tune(double lo, double hi) {
     if (t > 0) {  // trial 0 is the requested configuration
       xp.max_depth = 2 + static_cast<int>(unit(rng) * 7);
       xp.learning_rate = std::exp(std::log(0.01) + unit(rng) * (std::log(0.3) - std::log(0.01)));
-      xp.min_child_weight = std::vector<double>{1, 2, 5, 10}[static_cast<size_t>(unit(rng) * 4) % 4];
+      xp.min_child_weight =
+          std::vector<double>{1, 2, 5, 10}[static_cast<size_t>(unit(rng) * 4) % 4];
       xp.subsample = 0.6 + 0.4 * unit(rng);
       xp.colsample = 0.5 + 0.5 * unit(rng);
     }
     const double a = lo + (hi - lo) * t / p_.trials, b = lo + (hi - lo) * (t + 1) / p_.trials;
     ASSIGN_OR_RETURN(WindowScore ws, ScoreOnWindows(kXgboost, xp, a, b));
-    results.push_back({{"trial", t + 1}, {"params", xp.ToJson()},
-                       {"validation", ws.report["validation"]}, {"score", ws.report["score"]}});
+    results.push_back({{"trial", t + 1},
+                       {"params", xp.ToJson()},
+                       {"validation", ws.report["validation"]},
+                       {"score", ws.report["score"]}});
     if (ws.score < best_score) {
       best_score = ws.score;
       best = xp;
@@ -771,8 +778,9 @@ absl::Status Run::Select(double lo, double hi) {
   }
   if (!can_select_) {
     chosen_ = kHoltWinters;
-    warnings_.push_back("too little history to compare algorithms on a validation window; "
-                        "holt_winters was chosen");
+    warnings_.push_back(
+        "too little history to compare algorithms on a validation window; "
+        "holt_winters was chosen");
     return absl::OkStatus();
   }
   double best = INFINITY;
@@ -828,10 +836,10 @@ absl::Status Run::FitFinal(double lo, double hi) {
       rounds = std::accumulate(best_rounds_.begin(), best_rounds_.end(), 0) /
                static_cast<int>(best_rounds_.size());
     }
-    ASSIGN_OR_RETURN(XgbFit fit, FitXgb(rows_, panel_, 0, 0, std::max(1, rounds), p_.xgb, ctx_,
-                                        [&](double fr) {
-                                          progress_.Report(lo + (hi - lo) * 0.9 * fr, "training");
-                                        }));
+    ASSIGN_OR_RETURN(XgbFit fit,
+                     FitXgb(rows_, panel_, 0, 0, std::max(1, rounds), p_.xgb, ctx_, [&](double fr) {
+                       progress_.Report(lo + (hi - lo) * 0.9 * fr, "training");
+                     }));
     final_booster_ = std::move(fit.booster);
     ASSIGN_OR_RETURN(preview_, XgbForecasts(*final_booster_, panel_, config_, 0, h_, ctx_));
   } else {
@@ -845,8 +853,8 @@ Json Run::ErrorAnalysis() {
   Json out = Json::object();
   const int cut = cuts_.back();
   std::vector<double> a, f;
-  std::vector<double> step_abs(static_cast<size_t>(h_), 0.0), step_actual(static_cast<size_t>(h_), 0.0),
-      step_forecast(static_cast<size_t>(h_), 0.0);
+  std::vector<double> step_abs(static_cast<size_t>(h_), 0.0),
+      step_actual(static_cast<size_t>(h_), 0.0), step_forecast(static_cast<size_t>(h_), 0.0);
   int series_n = 0;
   for (const SeriesScore& s : last_scores_) {
     std::span<const double> actual = TestPart(panel_.series[s.series], cut, h_);
@@ -920,7 +928,8 @@ absl::StatusOr<Json> Run::Charts() {
       return absl::OkStatus();
     }
     std::span<const double> train = TrainPart(s, cut);
-    const size_t tail = std::min(train.size(), static_cast<size_t>(std::max(6 * h_, 3 * panel_.season)));
+    const size_t tail =
+        std::min(train.size(), static_cast<size_t>(std::max(6 * h_, 3 * panel_.season)));
     std::span<const double> shown = train.subspan(train.size() - tail);
     ASSIGN_OR_RETURN(std::string svg,
                      eval::ForecastChartSvg(shown, TestPart(s, cut, h_), last_model_[i], title));
@@ -928,12 +937,13 @@ absl::StatusOr<Json> Run::Charts() {
     charts.push_back(c);
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(chart(panel_.total, "forecast_total",
-                        p_.group_by.empty() ? "Forecast vs. actual"
-                                            : "Forecast vs. actual: total"));
+  RETURN_IF_ERROR(
+      chart(panel_.total, "forecast_total",
+            p_.group_by.empty() ? "Forecast vs. actual" : "Forecast vs. actual: total"));
   for (size_t i = 0; i < panel_.total && i < static_cast<size_t>(kChartGroups); ++i) {
-    RETURN_IF_ERROR(chart(i, StrCat("forecast_group_", i + 1),
-                          StrCat("Forecast vs. actual: ", p_.group_by, " = ", panel_.series[i].name)));
+    RETURN_IF_ERROR(
+        chart(i, StrCat("forecast_group_", i + 1),
+              StrCat("Forecast vs. actual: ", p_.group_by, " = ", panel_.series[i].name)));
   }
   return charts;
 }
@@ -946,8 +956,8 @@ absl::StatusOr<TrainResult> Run::Save() {
     ASSIGN_OR_RETURN(Json summary, eval::SummarizeFolds(fold_metrics_));
     ASSIGN_OR_RETURN(Json base_summary, eval::SummarizeFolds(fold_baselines_));
     evaluation["metrics"] = summary["mean"];
-    evaluation["baseline"] = {{"name", "seasonal_naive"}, {"season", panel_.season},
-                              {"metrics", base_summary["mean"]}};
+    evaluation["baseline"] = {
+        {"name", "seasonal_naive"}, {"season", panel_.season}, {"metrics", base_summary["mean"]}};
     Json folds = Json::array();
     for (size_t k = 0; k < cuts_.size(); ++k) {
       const int64_t first_test = panel_.end_period - cuts_[k] + 1;
@@ -964,8 +974,8 @@ absl::StatusOr<TrainResult> Run::Save() {
     evaluation["baselineFoldSummary"] = base_summary;
   } else {
     evaluation["metrics"] = fold_metrics_[0];
-    evaluation["baseline"] = {{"name", "seasonal_naive"}, {"season", panel_.season},
-                              {"metrics", fold_baselines_[0]}};
+    evaluation["baseline"] = {
+        {"name", "seasonal_naive"}, {"season", panel_.season}, {"metrics", fold_baselines_[0]}};
   }
   if (!total_metrics_.is_null()) evaluation["totalMetrics"] = total_metrics_;
   evaluation["metricsScope"] =
@@ -975,13 +985,13 @@ absl::StatusOr<TrainResult> Run::Save() {
           : "the held-out periods of the series";
 
   // Algorithm and feature importance.
-  Json algorithm = {{"name", chosen_},
-                    {"selection",
-                     p_.algorithm == "auto"
-                         ? StrCat("mean validation mase (smape when mase is undefined) over ",
-                                  sel_cuts_.size(), " window(s) of ", h_, " ",
-                                  PeriodWord(p_.frequency), " before the evaluation window")
-                         : std::string("requested")}};
+  Json algorithm = {
+      {"name", chosen_},
+      {"selection", p_.algorithm == "auto"
+                        ? StrCat("mean validation mase (smape when mase is undefined) over ",
+                                 sel_cuts_.size(), " window(s) of ", h_, " ",
+                                 PeriodWord(p_.frequency), " before the evaluation window")
+                        : std::string("requested")}};
   if (!candidates_.empty()) algorithm["candidates"] = candidates_;
   Json importance = Json::array();
   Json charts;
@@ -1011,7 +1021,8 @@ absl::StatusOr<TrainResult> Run::Save() {
       bars.push_back({name, g});
     }
     if (!bars.empty()) {
-      ASSIGN_OR_RETURN(std::string svg, eval::FeatureImportanceSvg(bars, "Feature importance (gain)"));
+      ASSIGN_OR_RETURN(std::string svg,
+                       eval::FeatureImportanceSvg(bars, "Feature importance (gain)"));
       ASSIGN_OR_RETURN(Json c, WriteChart(spec_.artifact_dir, "feature_importance",
                                           "Feature importance (gain)", svg));
       charts.push_back(c);
@@ -1021,9 +1032,13 @@ absl::StatusOr<TrainResult> Run::Save() {
     for (size_t i = 0; i < final_hw_.size(); ++i) {
       if (!final_hw_[i]) continue;
       const HoltWintersModel& m = *final_hw_[i];
-      params.push_back({{"series", panel_.series[i].name}, {"alpha", m.params.alpha},
-                        {"beta", m.params.beta}, {"gamma", m.params.gamma}, {"phi", m.params.phi},
-                        {"season", m.season}, {"trend", m.trend}});
+      params.push_back({{"series", panel_.series[i].name},
+                        {"alpha", m.params.alpha},
+                        {"beta", m.params.beta},
+                        {"gamma", m.params.gamma},
+                        {"phi", m.params.phi},
+                        {"season", m.season},
+                        {"trend", m.trend}});
     }
     algorithm["params"] = params;
   }
@@ -1056,9 +1071,10 @@ absl::StatusOr<TrainResult> Run::Save() {
   Json preview = Json::array();
   const Series& total = panel_.series[panel_.total];
   for (int k = 0; k < h_ && k < static_cast<int>(preview_[panel_.total].size()); ++k) {
-    preview.push_back({{"period", PeriodLabel(p_.frequency, total.first_period +
-                                                                 static_cast<int64_t>(Len(total)) + k)},
-                       {"value", preview_[panel_.total][k]}});
+    preview.push_back(
+        {{"period",
+          PeriodLabel(p_.frequency, total.first_period + static_cast<int64_t>(Len(total)) + k)},
+         {"value", preview_[panel_.total][k]}});
   }
   evaluation["forecast"] = preview;
   evaluation["warnings"] = warnings_;
@@ -1095,9 +1111,9 @@ absl::StatusOr<TrainResult> Run::Save() {
       {"task", "forecasting"},
       {"framework", chosen_ == kXgboost ? "xgboost" : "holt-winters"},
       {"libraryVersions", libs},
-      {"trainedAt", common::FormatIso8601(ctx_.clock != nullptr
-                                              ? ctx_.clock->NowMillis()
-                                              : common::SystemClock::Default()->NowMillis())},
+      {"trainedAt",
+       common::FormatIso8601(ctx_.clock != nullptr ? ctx_.clock->NowMillis()
+                                                   : common::SystemClock::Default()->NowMillis())},
       {"dataFingerprint", Fingerprint(all.data(), all.size() * sizeof(double), nullptr, 0)},
       {"transform",
        {{"frequency", std::string(FrequencyName(p_.frequency))},
@@ -1168,32 +1184,67 @@ absl::Status CheckForecastRequest(const std::string& validation_strategy) {
         "after the ones they are tested on, leaking the future into the model; use "
         "train_test_split (holds out the last periods) or time_series_split (expanding window)");
   }
-  return common::ValidationError(
-      "validationStrategy", "demand_forecast supports train_test_split and time_series_split");
+  return common::ValidationError("validationStrategy",
+                                 "demand_forecast supports train_test_split and time_series_split");
 }
 
 std::vector<HyperparamSpec> ForecastHyperparams() {
   using T = HyperparamSpec::Type;
   return {
-      {"algorithm", T::kEnum, 0, 0, "auto", {"auto", "xgboost", "holt_winters"},
+      {"algorithm",
+       T::kEnum,
+       0,
+       0,
+       "auto",
+       {"auto", "xgboost", "holt_winters"},
        "xgboost on lag/rolling/calendar features (all series pooled, recursive), additive "
        "Holt-Winters per series, or auto: the one with the lower validation MASE"},
-      {"horizon", T::kInt, 1, 365, nullptr, {},
+      {"horizon",
+       T::kInt,
+       1,
+       365,
+       nullptr,
+       {},
        "periods to forecast and to hold out (default 14 daily, 8 weekly, 6 monthly); the "
        "predictor answers up to twice this"},
-      {"frequency", T::kEnum, 0, 0, "daily", {"daily", "weekly", "monthly"},
+      {"frequency",
+       T::kEnum,
+       0,
+       0,
+       "daily",
+       {"daily", "weekly", "monthly"},
        "period of the series: UTC days, ISO weeks (Monday first) or calendar months of created_at"},
-      {"groupBy", T::kString, 0, 0, nullptr, {},
+      {"groupBy",
+       T::kString,
+       0,
+       0,
+       nullptr,
+       {},
        "a column of the source: one series per value (the largest maxGroups), plus the total"},
-      {"target", T::kString, 0, 0, nullptr, {},
+      {"target",
+       T::kString,
+       0,
+       0,
+       nullptr,
+       {},
        "numeric column summed per period instead of counting rows (same as trainingData.target)"},
       {"nEstimators", T::kInt, 10, 2000, 300, {}, "xgboost: most boosting rounds (early stopping)"},
       {"maxDepth", T::kInt, 1, 12, 6, {}, "xgboost: tree depth"},
       {"learningRate", T::kNumber, 0.001, 1, 0.05, {}, "xgboost: shrinkage per round"},
-      {"lags", T::kInt, 1, 90, nullptr, {},
+      {"lags",
+       T::kInt,
+       1,
+       90,
+       nullptr,
+       {},
        "xgboost: consecutive lags 1..lags (default 7 daily, 8 weekly, 12 monthly); seasonal lags "
        "are always added"},
-      {"maxGroups", T::kInt, 1, 200, 20, {},
+      {"maxGroups",
+       T::kInt,
+       1,
+       200,
+       20,
+       {},
        "largest groups by volume kept as their own series; the rest are merged into __other__"},
       {"folds", T::kInt, 2, 10, 3, {}, "time_series_split: number of expanding-window folds"},
       {"seed", T::kInt, 0, 2147483647, 42, {}, "random seed (xgboost subsampling, tuning)"},
@@ -1285,9 +1336,9 @@ absl::StatusOr<Json> ForecastPredictor::Predict(const Json& instances, const Jso
   if (options.is_object() && options.contains("horizon") && !options["horizon"].is_null()) {
     const Json& v = options["horizon"];
     if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > max_horizon_) {
-      return common::ValidationError(
-          "options.horizon", StrCat("must be an integer from 1 to ", max_horizon_,
-                                    " (twice the trained horizon of ", horizon_, ")"));
+      return common::ValidationError("options.horizon",
+                                     StrCat("must be an integer from 1 to ", max_horizon_,
+                                            " (twice the trained horizon of ", horizon_, ")"));
     }
     h = v.get<int>();
   }
@@ -1314,13 +1365,12 @@ absl::StatusOr<Json> ForecastPredictor::Predict(const Json& instances, const Jso
     } else if (g.is_boolean()) {
       key = g.get<bool>() ? "1" : "0";
     } else {
-      return absl::InvalidArgumentError(
-          StrCat("instance ", i, ": group must be a string or a number, got ",
-                 common::JsonTypeName(g)));
+      return absl::InvalidArgumentError(StrCat(
+          "instance ", i, ": group must be a string or a number, got ", common::JsonTypeName(g)));
     }
     if (group_by_.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("instance ", i, ": this model was trained without groupBy; send {} for the series"));
+      return absl::InvalidArgumentError(StrCat(
+          "instance ", i, ": this model was trained without groupBy; send {} for the series"));
     }
     auto it = by_name_.find(key);
     if (it == by_name_.end() || it->second == total_) {
@@ -1328,10 +1378,9 @@ absl::StatusOr<Json> ForecastPredictor::Predict(const Json& instances, const Jso
       for (const SeriesModel& s : series_) {
         if (s.name != kTotalSeries && known.size() < 20) known.push_back(s.name);
       }
-      return absl::InvalidArgumentError(
-          StrCat("instance ", i, ": unknown ", group_by_, " '", key, "'; the model knows ",
-                 common::StrJoin(known, ", "), " (smaller groups are merged into '", kOtherGroup,
-                 "')"));
+      return absl::InvalidArgumentError(StrCat(
+          "instance ", i, ": unknown ", group_by_, " '", key, "'; the model knows ",
+          common::StrJoin(known, ", "), " (smaller groups are merged into '", kOtherGroup, "')"));
     }
     which.push_back(it->second);
   }

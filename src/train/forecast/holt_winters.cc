@@ -117,8 +117,8 @@ std::vector<double> NelderMead(const std::function<double(const std::vector<doub
 
 }  // namespace
 
-double HoltWintersSse(std::span<const double> y, int season, bool trend,
-                      const HoltWintersParams& p, HoltWintersModel* model) {
+double HoltWintersSse(std::span<const double> y, int season, bool trend, const HoltWintersParams& p,
+                      HoltWintersModel* model) {
   const size_t n = y.size();
   const bool seasonal = season > 1 && n >= 2 * static_cast<size_t>(season);
   const size_t s = seasonal ? static_cast<size_t>(season) : 0;
@@ -178,13 +178,12 @@ absl::StatusOr<HoltWintersModel> FitHoltWinters(std::span<const double> y, int s
   };
   // Coarse grid over the active parameters.
   const std::array<double, 7> alphas = {0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9};
-  const std::vector<double> betas = layout.trend ? std::vector<double>{0.0, 0.02, 0.05, 0.1, 0.2}
-                                                 : std::vector<double>{0.0};
+  const std::vector<double> betas =
+      layout.trend ? std::vector<double>{0.0, 0.02, 0.05, 0.1, 0.2} : std::vector<double>{0.0};
   const std::vector<double> phis =
       layout.trend ? std::vector<double>{0.9, 0.98} : std::vector<double>{1.0};
-  const std::vector<double> gammas = layout.seasonal
-                                         ? std::vector<double>{0.0, 0.05, 0.1, 0.2, 0.35}
-                                         : std::vector<double>{0.0};
+  const std::vector<double> gammas =
+      layout.seasonal ? std::vector<double>{0.0, 0.05, 0.1, 0.2, 0.35} : std::vector<double>{0.0};
   HoltWintersParams best;
   double best_sse = std::numeric_limits<double>::infinity();
   for (double a : alphas) {

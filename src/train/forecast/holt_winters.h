@@ -25,7 +25,7 @@ struct HoltWintersParams {
 
 // A fitted model: the final state after the last observation. Immutable; thread-safe.
 struct HoltWintersModel {
-  int season = 0;    // 0: no seasonal component
+  int season = 0;  // 0: no seasonal component
   bool trend = false;
   HoltWintersParams params;
   double level = 0;
@@ -46,8 +46,8 @@ absl::StatusOr<HoltWintersModel> FitHoltWinters(std::span<const double> y, int s
 
 // Runs the recursions with fixed parameters and returns the one-step SSE (for tests) and,
 // when `model` is given, the final state.
-double HoltWintersSse(std::span<const double> y, int season, bool trend,
-                      const HoltWintersParams& p, HoltWintersModel* model = nullptr);
+double HoltWintersSse(std::span<const double> y, int season, bool trend, const HoltWintersParams& p,
+                      HoltWintersModel* model = nullptr);
 
 }  // namespace tsml::train::forecast
 

@@ -104,8 +104,7 @@ std::vector<std::string> LagConfig::FeatureNames() const {
 }
 
 size_t LagConfig::NumFeatures() const {
-  return lags.size() + mean_windows.size() + std_windows.size() + 1 + CalendarCount(frequency) +
-         2;
+  return lags.size() + mean_windows.size() + std_windows.size() + 1 + CalendarCount(frequency) + 2;
 }
 
 int LagConfig::Lookback() const {
@@ -251,8 +250,8 @@ absl::StatusOr<std::vector<std::vector<double>>> RecursiveForecast(
       const LagSeriesState& s = states[i];
       std::span<const double> hist(s.history);
       if (hist.size() > lookback) hist = hist.subspan(hist.size() - lookback);
-      scales[i] = ComputeFeatures(c, hist, s.next_period + step, s.group_code, s.scale_floor,
-                                  &x[i * cols]);
+      scales[i] =
+          ComputeFeatures(c, hist, s.next_period + step, s.group_code, s.scale_floor, &x[i * cols]);
     }
     auto pred = booster.Predict(x.data(), states.size(), cols);
     if (!pred.ok()) return pred.status();

@@ -68,7 +68,7 @@ struct LagSeriesState {
   int64_t next_period = 0;      // the period that follows `history`
   int group_code = 0;
   double scale_floor = 1;
-  bool non_negative = true;     // clamp forecasts at 0
+  bool non_negative = true;  // clamp forecasts at 0
 };
 
 // Forecasts `h` periods for every state at once: each step predicts one row per series in a

@@ -132,9 +132,7 @@ int64_t PeriodFirstDay(Frequency f, int64_t period) {
   return period;
 }
 
-int64_t PeriodLastDay(Frequency f, int64_t period) {
-  return PeriodFirstDay(f, period + 1) - 1;
-}
+int64_t PeriodLastDay(Frequency f, int64_t period) { return PeriodFirstDay(f, period + 1) - 1; }
 
 common::Millis PeriodStartMillis(Frequency f, int64_t period) {
   return PeriodFirstDay(f, period) * kMillisPerDay;
@@ -181,8 +179,8 @@ absl::StatusOr<SeriesSet> BuildSeries(const SeriesQuery& query, const std::vecto
                                       const std::vector<std::string>& ranked_groups,
                                       int64_t first_day, int64_t last_day) {
   if (cells.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat("no rows of source '", query.source, "' match the training data (with a created_at)"));
+    return absl::InvalidArgumentError(StrCat("no rows of source '", query.source,
+                                             "' match the training data (with a created_at)"));
   }
   const Frequency f = query.frequency;
   SeriesSet set;
@@ -248,9 +246,8 @@ absl::StatusOr<SeriesSet> BuildSeries(const SeriesQuery& query, const std::vecto
     }
     set.groups.push_back(std::move(s));
   }
-  std::stable_sort(set.groups.begin(), set.groups.end(), [](const Series& a, const Series& b) {
-    return a.volume > b.volume;
-  });
+  std::stable_sort(set.groups.begin(), set.groups.end(),
+                   [](const Series& a, const Series& b) { return a.volume > b.volume; });
   set.distinct_groups = static_cast<int64_t>(ranked_groups.size());
   if (!set.dropped_groups.empty()) {
     std::vector<std::string> shown(
@@ -264,8 +261,9 @@ absl::StatusOr<SeriesSet> BuildSeries(const SeriesQuery& query, const std::vecto
                                   common::StrJoin(shown, ", "), "; they still count in the total"));
   }
   if (has_other) {
-    set.warnings.push_back(StrCat(ranked_groups.size() - kept, " smaller group(s) beyond maxGroups=",
-                                  kept, " were merged into '", kOtherGroup, "'"));
+    set.warnings.push_back(StrCat(ranked_groups.size() - kept,
+                                  " smaller group(s) beyond maxGroups=", kept,
+                                  " were merged into '", kOtherGroup, "'"));
   }
   // Many empty periods make percentage errors unstable and the series hard to forecast.
   auto zero_share = [](const Series& s) {
@@ -292,9 +290,9 @@ absl::StatusOr<SeriesSet> BuildSeries(const SeriesQuery& query, const std::vecto
 absl::StatusOr<SeriesSet> LoadSeries(store::Database& db, const SeriesQuery& query,
                                      const common::CancellationToken* cancel) {
   const std::string table = data::QuoteIdent(query.source);
-  const std::string where =
-      query.where.sql.empty() ? std::string(" WHERE \"created_at\" IS NOT NULL")
-                              : StrCat(query.where.sql, " AND \"created_at\" IS NOT NULL");
+  const std::string where = query.where.sql.empty()
+                                ? std::string(" WHERE \"created_at\" IS NOT NULL")
+                                : StrCat(query.where.sql, " AND \"created_at\" IS NOT NULL");
   const std::string value_expr =
       query.target.empty() ? std::string("COUNT(*)")
                            : StrCat("COALESCE(SUM(", data::QuoteIdent(query.target), "), 0)");
@@ -307,7 +305,8 @@ absl::StatusOr<SeriesSet> LoadSeries(store::Database& db, const SeriesQuery& que
   absl::Status status = db.Run([&](store::SqlConnection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(store::SqlRows stats,
                      conn.Query(StrCat("SELECT COUNT(*), MIN(\"created_at\"), MAX(\"created_at\") "
-                                       "FROM ", table, where),
+                                       "FROM ",
+                                       table, where),
                                 query.where.params));
     if (stats.empty() || stats[0].Int(0) == 0) return absl::OkStatus();
     rows = stats[0].Int(0);
@@ -317,16 +316,15 @@ absl::StatusOr<SeriesSet> LoadSeries(store::Database& db, const SeriesQuery& que
     const int64_t days = DayOfMillis(max_t) - DayOfMillis(min_t) + 1;
     int64_t groups = 1;
     if (!group_expr.empty()) {
-      ASSIGN_OR_RETURN(store::SqlRows g,
-                       conn.Query(StrCat("SELECT ", group_expr, ", ", value_expr, " FROM ", table,
-                                         where, " GROUP BY 1"),
-                                  query.where.params));
+      ASSIGN_OR_RETURN(store::SqlRows g, conn.Query(StrCat("SELECT ", group_expr, ", ", value_expr,
+                                                           " FROM ", table, where, " GROUP BY 1"),
+                                                    query.where.params));
       for (const store::SqlRow& r : g) volumes.emplace_back(GroupKey(r.Raw(0)), r.Double(1));
       groups = std::max<int64_t>(1, static_cast<int64_t>(volumes.size()));
     }
     // Aggregated cells: at most one per (day, group) and never more than the rows.
-    const double cells_bound =
-        std::min(static_cast<double>(rows), static_cast<double>(days) * static_cast<double>(groups));
+    const double cells_bound = std::min(static_cast<double>(rows),
+                                        static_cast<double>(days) * static_cast<double>(groups));
     const double series_bytes = static_cast<double>(days) * (query.max_groups + 2) * 8.0;
     const double need = cells_bound * 96.0 + series_bytes;
     if (need > query.memory_bytes) {

@@ -63,20 +63,20 @@ inline constexpr char kOtherGroup[] = "__other__";
 inline constexpr char kMissingGroup[] = "__missing__";
 
 struct Series {
-  std::string name;           // the group's value, kOtherGroup, or kTotalSeries
-  int64_t first_period = 0;   // period index of values[0]
-  std::vector<double> values; // one per period up to the set's end_period, zero-filled
-  double volume = 0;          // sum of values
+  std::string name;            // the group's value, kOtherGroup, or kTotalSeries
+  int64_t first_period = 0;    // period index of values[0]
+  std::vector<double> values;  // one per period up to the set's end_period, zero-filled
+  double volume = 0;           // sum of values
 };
 
 struct SeriesSet {
   Frequency frequency = Frequency::kDaily;
-  std::string group_by;       // "" when not grouped
-  std::string target;         // "" for row counts
-  int64_t end_period = 0;     // the last period of every series
-  Series total;               // every row
-  std::vector<Series> groups; // by volume, largest first; empty when not grouped
-  int64_t source_rows = 0;    // rows that matched (with a created_at)
+  std::string group_by;        // "" when not grouped
+  std::string target;          // "" for row counts
+  int64_t end_period = 0;      // the last period of every series
+  Series total;                // every row
+  std::vector<Series> groups;  // by volume, largest first; empty when not grouped
+  int64_t source_rows = 0;     // rows that matched (with a created_at)
   int64_t distinct_groups = 0;
   std::vector<std::string> dropped_groups;  // too little history (see min_group_periods)
   std::vector<std::string> warnings;
@@ -84,9 +84,9 @@ struct SeriesSet {
 
 struct SeriesQuery {
   std::string source;
-  data::SqlWhere where;       // from ResolveTrainingData (filters, dateRange)
-  std::string target;         // numeric column summed per period; "" counts rows
-  std::string group_by;       // "" for one series
+  data::SqlWhere where;  // from ResolveTrainingData (filters, dateRange)
+  std::string target;    // numeric column summed per period; "" counts rows
+  std::string group_by;  // "" for one series
   Frequency frequency = Frequency::kDaily;
   int max_groups = 20;        // the largest groups by volume; the rest merged into __other__
   int min_group_periods = 0;  // groups with fewer periods are dropped (still in the total)

@@ -275,11 +275,13 @@ absl::StatusOr<Data> LoadData(const TrainSpec& spec, TrainContext& ctx, Progress
     d.events.reserve(static_cast<size_t>(total));
     int64_t last_row = 0;
     bool done = false;
+    // The filter's parameters, then the paging key (updated in place each page).
+    std::vector<store::SqlValue> params = resolved.where.params;
+    params.emplace_back(std::in_place_type<int64_t>, 0);
     while (!done) {
       RETURN_IF_ERROR(CheckCancel(ctx));
       absl::StatusOr<store::SqlRows> page;
-      std::vector<store::SqlValue> params = resolved.where.params;
-      params.push_back(last_row);
+      params.back().emplace<int64_t>(last_row);
       RETURN_IF_ERROR(ctx.data_db->Run([&](store::SqlConnection& conn) -> absl::Status {
         page = conn.Query(page_sql, params);
         return page.status();

@@ -1,8 +1,11 @@
 // demand_forecast: series building, Holt-Winters, the trainer on the seeded demo bookings and on
 // the real bike-sharing data (Fanaee-T & Gama 2013, UCI, CC BY 4.0), predictor round trips,
 // validation strategies and cancellation.
+#include "train/forecast/forecast_trainer.h"
+
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -10,7 +13,6 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
-#include <algorithm>
 
 #include "common/clock.h"
 #include "common/strings.h"
@@ -21,7 +23,6 @@
 #include "store/sql.h"
 #include "support/test_db.h"
 #include "train/bundle.h"
-#include "train/forecast/forecast_trainer.h"
 #include "train/forecast/holt_winters.h"
 #include "train/forecast/lag_features.h"
 #include "train/forecast/register.h"
@@ -35,8 +36,7 @@ using common::StrCat;
 
 class RecordingSink final : public ProgressSink {
  public:
-  void Report(double progress, std::string_view stage,
-              std::optional<common::Millis>) override {
+  void Report(double progress, std::string_view stage, std::optional<common::Millis>) override {
     std::lock_guard<std::mutex> lock(mu_);
     values_.push_back(progress);
     stages_.emplace_back(stage);
@@ -166,8 +166,8 @@ TEST(ForecastCalendar, PeriodsAndHolidays) {
   EXPECT_EQ(PeriodOfDay(Frequency::kMonthly, d), (2024 - 1970) * 12 + 11);
   EXPECT_EQ(PeriodLabel(Frequency::kMonthly, PeriodOfDay(Frequency::kMonthly, d)),
             "2024-12-01T00:00:00.000Z");
-  EXPECT_EQ(PeriodLastDay(Frequency::kMonthly, PeriodOfDay(Frequency::kMonthly,
-                                                           common::DaysFromCivil(2024, 2, 10))),
+  EXPECT_EQ(PeriodLastDay(Frequency::kMonthly,
+                          PeriodOfDay(Frequency::kMonthly, common::DaysFromCivil(2024, 2, 10))),
             common::DaysFromCivil(2024, 2, 29));
   EXPECT_EQ(DayOfMillis(-1), -1);
   EXPECT_TRUE(IsHoliday(common::DaysFromCivil(2024, 3, 31)));   // Easter Sunday 2024
@@ -187,8 +187,8 @@ TEST(ForecastSeries, ZeroFillsGroupsAndMergesSmallOnes) {
   q.group_by = "channel";
   q.max_groups = 2;
   const int64_t d0 = common::DaysFromCivil(2024, 1, 1);
-  std::vector<DayCell> cells = {{d0, "a", 3}, {d0 + 2, "a", 1}, {d0 + 1, "b", 2},
-                                {d0 + 3, "c", 5}, {d0 + 4, "a", 1}};
+  std::vector<DayCell> cells = {
+      {d0, "a", 3}, {d0 + 2, "a", 1}, {d0 + 1, "b", 2}, {d0 + 3, "c", 5}, {d0 + 4, "a", 1}};
   auto set = BuildSeries(q, cells, {"a", "c", "b"}, d0, d0 + 4);
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->total.values, (std::vector<double>{3, 2, 1, 5, 1}));
@@ -236,7 +236,8 @@ TEST_P(ForecastBackendTest, AggregatesAndTrainsOnEveryBackend) {
   for (const Series& g : set->groups) sum_groups += g.volume;
   EXPECT_DOUBLE_EQ(sum_total, sum_groups);
   EXPECT_EQ(set->groups.size(), 4u);
-  EXPECT_EQ(set->total.first_period, PeriodOfDay(Frequency::kWeekly, common::DaysFromCivil(2023, 1, 2)));
+  EXPECT_EQ(set->total.first_period,
+            PeriodOfDay(Frequency::kWeekly, common::DaysFromCivil(2023, 1, 2)));
   // A fingerprint of the series that both backends must reproduce.
   std::cout << "[" << GetParam() << "] weekly nights per channel: " << set->total.values.size()
             << " weeks, total " << sum_total << ", first group " << set->groups[0].name << " "
@@ -244,8 +245,9 @@ TEST_P(ForecastBackendTest, AggregatesAndTrainsOnEveryBackend) {
   EXPECT_EQ(sum_total, 6925);  // measured on both backends (the partial weeks left out)
   EXPECT_EQ(set->groups[0].name, "ota");
   EXPECT_EQ(set->groups[0].volume, 2982);
-  Trained t = TrainOn(**db, dir + "/art", {{"source", "bookings"}, {"filters", {{"channel", "ota"}}}},
-                      {{"algorithm", "holt_winters"}, {"horizon", 7}});
+  Trained t =
+      TrainOn(**db, dir + "/art", {{"source", "bookings"}, {"filters", {{"channel", "ota"}}}},
+              {{"algorithm", "holt_winters"}, {"horizon", 7}});
   ASSERT_TRUE(t.result.ok()) << t.result.status();
 }
 
@@ -287,8 +289,8 @@ TEST(ForecastRequest, KFoldIsRefusedWithTheReason) {
   EXPECT_TRUE(CheckForecastRequest("time_series_split").ok());
   EXPECT_TRUE(absl::IsInvalidArgument(CheckForecastRequest("random")));
 
-  Trained t = TrainOn(DemoData::Get().db(), MakeTempDir("tsml_fc_art_"),
-                      {{"source", "bookings"}}, Json::object(), "k_fold");
+  Trained t = TrainOn(DemoData::Get().db(), MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}},
+                      Json::object(), "k_fold");
   EXPECT_TRUE(absl::IsInvalidArgument(t.result.status())) << t.result.status();
 }
 
@@ -314,8 +316,8 @@ TEST(ForecastRequest, HyperparametersAndColumnsAreChecked) {
   Trained text_target = TrainOn(db, MakeTempDir("tsml_fc_art_"),
                                 {{"source", "bookings"}, {"target", "channel"}}, Json::object());
   EXPECT_TRUE(absl::IsInvalidArgument(text_target.result.status()));
-  Trained too_long = TrainOn(db, MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}},
-                             {{"horizon", 365}});
+  Trained too_long =
+      TrainOn(db, MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}}, {{"horizon", 365}});
   ASSERT_TRUE(absl::IsInvalidArgument(too_long.result.status()));
   EXPECT_NE(std::string(too_long.result.status().message()).find("too little history"),
             std::string::npos)
@@ -340,7 +342,8 @@ TEST(ForecastTrainer, BeatsSeasonalNaiveOnDemoBookingsAndRoundTrips) {
     EXPECT_TRUE(ev["baseline"]["metrics"].contains(k)) << k;
   }
   EXPECT_EQ(ev["baseline"]["name"], "seasonal_naive");
-  const double mase = Num(ev["metrics"], "mase"), base_mase = Num(ev["baseline"]["metrics"], "mase");
+  const double mase = Num(ev["metrics"], "mase"),
+               base_mase = Num(ev["baseline"]["metrics"], "mase");
   const double smape = Num(ev["metrics"], "smape"),
                base_smape = Num(ev["baseline"]["metrics"], "smape");
   EXPECT_TRUE(mase <= 0.9 * base_mase || smape <= 0.9 * base_smape)
@@ -362,7 +365,8 @@ TEST(ForecastTrainer, BeatsSeasonalNaiveOnDemoBookingsAndRoundTrips) {
   ExpectMonotonic(t.progress);
   EXPECT_EQ(t.progress.back(), 100.0);
   EXPECT_EQ(ev["dataSummary"]["rows"], 20000);
-  for (const char* stage : {"loading_data", "preparing_features", "training", "evaluating", "saving"}) {
+  for (const char* stage :
+       {"loading_data", "preparing_features", "training", "evaluating", "saving"}) {
     EXPECT_NE(std::find(t.stages.begin(), t.stages.end(), stage), t.stages.end()) << stage;
   }
 
@@ -403,16 +407,17 @@ TEST(ForecastTrainer, GroupByGivesPerGroupForecasts) {
                       {{"groupBy", "channel"}, {"algorithm", "xgboost"}});
   ASSERT_TRUE(t.result.ok()) << t.result.status();
   const Json& ev = t.result->evaluation;
-  std::cout << "[demo bookings by channel, xgboost] " << Report(ev) << " total="
-            << common::DumpJson(ev["totalMetrics"]) << " params "
+  std::cout << "[demo bookings by channel, xgboost] " << Report(ev)
+            << " total=" << common::DumpJson(ev["totalMetrics"]) << " params "
             << common::DumpJson(ev["algorithm"]["params"]) << " in " << t.seconds << " s\n";
   EXPECT_EQ(ev["dataSummary"]["groups"].size(), 4u);
   EXPECT_TRUE(ev["errorAnalysis"].contains("worstGroups"));
   EXPECT_LT(Num(ev["metrics"], "mase"), Num(ev["baseline"]["metrics"], "mase"));
   auto p = LoadForecastPredictor(t.result->model->file_path);
   ASSERT_TRUE(p.ok()) << p.status();
-  auto out = (*p)->Predict(Json::array({{{"group", "ota"}}, {{"group", "corporate"}}, Json::object()}),
-                           {{"horizon", 7}});
+  auto out =
+      (*p)->Predict(Json::array({{{"group", "ota"}}, {{"group", "corporate"}}, Json::object()}),
+                    {{"horizon", 7}});
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->size(), 3u);
   EXPECT_EQ((*out)[0]["group"], "ota");
@@ -432,9 +437,9 @@ TEST(ForecastTrainer, GroupByGivesPerGroupForecasts) {
 }
 
 TEST(ForecastTrainer, TimeSeriesSplitReportsExpandingFolds) {
-  Trained t = TrainOn(DemoData::Get().db(), MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}},
-                      {{"algorithm", "holt_winters"}, {"folds", 4}, {"horizon", 7}},
-                      "time_series_split");
+  Trained t =
+      TrainOn(DemoData::Get().db(), MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}},
+              {{"algorithm", "holt_winters"}, {"folds", 4}, {"horizon", 7}}, "time_series_split");
   ASSERT_TRUE(t.result.ok()) << t.result.status();
   const Json& ev = t.result->evaluation;
   std::cout << "[demo bookings, holt_winters, time_series_split 4 × 7 days] " << Report(ev) << "\n";
@@ -499,8 +504,11 @@ TEST(ForecastTrainer, CancelsWithinTwoSeconds) {
     TrainSpec spec;
     spec.model_type = kModelType;
     spec.training_data = {{"source", "bookings"}};
-    spec.hyperparameters = {{"groupBy", "item_id"}, {"maxGroups", 100}, {"nEstimators", 800},
-                            {"learningRate", 0.005}, {"algorithm", algorithm}};
+    spec.hyperparameters = {{"groupBy", "item_id"},
+                            {"maxGroups", 100},
+                            {"nEstimators", 800},
+                            {"learningRate", 0.005},
+                            {"algorithm", algorithm}};
     spec.validation_strategy = "time_series_split";
     spec.artifact_dir = MakeTempDir("tsml_fc_art_");
     TrainContext ctx;
@@ -522,7 +530,8 @@ TEST(ForecastTrainer, CancelsWithinTwoSeconds) {
 
 TEST(ForecastTrainer, TuningReportsTrials) {
   Trained t = TrainOn(DemoData::Get().db(), MakeTempDir("tsml_fc_art_"), {{"source", "bookings"}},
-                      {{"frequency", "weekly"}, {"algorithm", "xgboost"},
+                      {{"frequency", "weekly"},
+                       {"algorithm", "xgboost"},
                        {"tuning", {{"trials", 4}, {"timeBudgetSeconds", 60}}}});
   ASSERT_TRUE(t.result.ok()) << t.result.status();
   const Json& ev = t.result->evaluation;
@@ -554,23 +563,22 @@ TEST(ForecastTrainer, MemoryCapIsAClearFailure) {
 
 // The hyperparameter table in docs/models/demand_forecast.md is generated from the schema.
 TEST(ForecastDocs, HyperparameterTableIsCurrent) {
-  const fs::path doc =
-      fs::path(__FILE__).parent_path() / "../../../docs/models/demand_forecast.md";
+  const fs::path doc = fs::path(__FILE__).parent_path() / "../../../docs/models/demand_forecast.md";
   std::ifstream in(doc);
   ASSERT_TRUE(in.good()) << doc;
   std::stringstream text;
   text << in.rdbuf();
   const std::string table = HyperparamTable(ForecastHyperparams());
-  EXPECT_NE(text.str().find(table), std::string::npos)
-      << "regenerate the table in " << doc << ":\n" << table;
+  EXPECT_NE(text.str().find(table), std::string::npos) << "regenerate the table in " << doc << ":\n"
+                                                       << table;
 }
 
 // ---- Real data: bike sharing (daily rentals 2011–2012) -----------------------------------------
 
 TEST(ForecastTrainer, BikeSharingReal) {
   const std::string csv = "/work/shared/data/bike_sharing/day.csv";
-  const std::string alt = fs::path(__FILE__).parent_path().string() +
-                          "/../../../../shared/data/bike_sharing/day.csv";
+  const std::string alt =
+      fs::path(__FILE__).parent_path().string() + "/../../../../shared/data/bike_sharing/day.csv";
   const std::string path = fs::exists(csv) ? csv : alt;
   ASSERT_TRUE(fs::exists(path)) << "bike sharing data not found at " << csv;
   // provider_data with created_at = dteday and the count to sum.
@@ -606,13 +614,13 @@ TEST(ForecastTrainer, BikeSharingReal) {
                         {{"algorithm", c.algorithm}}, strategy);
     ASSERT_TRUE(t.result.ok()) << t.result.status();
     const Json& ev = t.result->evaluation;
-    std::cout << "[bike sharing day.csv, sum(cnt) daily, h=14, " << strategy << ", "
-              << c.algorithm << "] " << Report(ev) << " in " << t.seconds << " s\n";
+    std::cout << "[bike sharing day.csv, sum(cnt) daily, h=14, " << strategy << ", " << c.algorithm
+              << "] " << Report(ev) << " in " << t.seconds << " s\n";
     if (ev.contains("folds")) {
       for (const Json& f : ev["folds"]) {
-        std::cout << "  fold " << f["fold"] << " " << f["testStart"].get<std::string>().substr(0, 10)
-                  << ": mase " << Num(f["metrics"], "mase") << " vs "
-                  << Num(f["baseline"], "mase") << "\n";
+        std::cout << "  fold " << f["fold"] << " "
+                  << f["testStart"].get<std::string>().substr(0, 10) << ": mase "
+                  << Num(f["metrics"], "mase") << " vs " << Num(f["baseline"], "mase") << "\n";
       }
     }
     if (ev["algorithm"].contains("candidates")) {
