@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench clean format
+.PHONY: all deps python build run test test-asan bench clean format
 
 all: build
 
@@ -13,7 +13,11 @@ deps:
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: deps $(BUILD_DIR)/build.ninja
+# The export converters' Python environment (.venv, pinned from tools/export/requirements.txt).
+python:
+	@scripts/setup_python.sh
+
+build: deps python $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
@@ -21,6 +25,13 @@ run: build
 
 test: build
 	@scripts/run_tests.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over the core suites (CI runs it after `test`).
+ASAN_DIR ?= build-asan
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSML_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests store_tests http_tests data_tests
+	BUILD_DIR=$(ASAN_DIR) scripts/run_tests.sh -E "_NOT_BUILT"
 
 bench: build
 	@scripts/run_bench.sh

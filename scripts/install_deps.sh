@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libssl-dev libspdlog-dev libfmt-dev
   libcli11-dev libabsl-dev libsqlite3-dev postgresql libpqxx-dev
   libxgboost-dev xgboost libfasttext-dev liblinear-dev libeigen3-dev libpugixml-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -349,6 +349,7 @@ void Api::AddCoreRoutes() {
             }});
 
   AddDeploymentRoutes();
+  AddExportRoutes();
 
   // Operability: no authentication.
   AddRoute({"GET", "/healthz", "healthz", "", false,
@@ -466,6 +467,48 @@ void Api::AddDeploymentRoutes() {
               ctx.resource_id = job.id;
               HttpResponse r = JsonResponse(202, service::JobService::ToJson(job));
               r.headers.emplace_back("Location", "/api/ml/training/status/" + job.id);
+              return r;
+            }});
+}
+
+}  // namespace tsml::api
+
+namespace tsml::api {
+
+void Api::AddExportRoutes() {
+  const std::string priv(auth::kPrivExport);
+  AddRoute({"POST", "/api/ml/training/export/:jobId", "export.create", priv, true,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::ExportRecord e,
+                               deps_.exports->Create(*ctx.principal, ctx.params["jobId"], ctx.body));
+              ctx.resource_id = e.id;
+              HttpResponse r = JsonResponse(200, deps_.exports->ToJson(e));
+              r.headers.emplace_back("Location", "/api/ml/exports/" + e.id);
+              return r;
+            }});
+  AddRoute({"GET", "/api/ml/exports/:exportId", "export.status", priv, false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              ASSIGN_OR_RETURN(store::ExportRecord e,
+                               deps_.exports->Get(*ctx.principal, ctx.params["exportId"]));
+              return JsonResponse(200, deps_.exports->ToJson(e));
+            }});
+  // Signed link: no token. A tampered or expired link is refused (403).
+  AddRoute({"GET", "/api/ml/exports/:exportId/download", "export.download", "", false,
+            [this](RouteContext& ctx) -> absl::StatusOr<HttpResponse> {
+              std::string expires, signature;
+              for (const auto& [k, v] : service::ParseQueryString(ctx.request.query)) {
+                if (k == "expires") expires = v;
+                if (k == "signature") signature = v;
+              }
+              ASSIGN_OR_RETURN(store::ExportRecord e,
+                               deps_.exports->Download(ctx.params["exportId"], expires, signature));
+              ASSIGN_OR_RETURN(std::string bytes, common::ReadFile(e.file_path));
+              HttpResponse r;
+              r.content_type = "application/zip";
+              r.headers.emplace_back("Content-Disposition",
+                                     "attachment; filename=\"tsml-" + e.id + "-" + e.format + ".zip\"");
+              r.headers.emplace_back("X-Checksum-SHA256", e.checksum);
+              r.body = std::move(bytes);
               return r;
             }});
 }

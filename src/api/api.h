@@ -20,6 +20,7 @@
 #include "data/catalog.h"
 #include "monitor/http_metrics.h"
 #include "service/deployment_service.h"
+#include "service/export_service.h"
 #include "service/job_service.h"
 #include "store/store.h"
 
@@ -30,6 +31,7 @@ struct ApiDeps {
   store::Store* store = nullptr;
   service::JobService* jobs = nullptr;
   service::DeploymentService* deployments = nullptr;
+  service::ExportService* exports = nullptr;
   monitor::HttpMetrics* metrics = nullptr;
   const common::Clock* clock = nullptr;
   data::DataCatalog* catalog = nullptr;  // GET /api/ml/data/sources
@@ -71,6 +73,7 @@ class Api {
  private:
   void AddCoreRoutes();
   void AddDeploymentRoutes();
+  void AddExportRoutes();
   HttpResponse Dispatch(HttpRequest& request, std::string* route_name,
                         const auth::Principal** principal_out, auth::Principal* principal_buf,
                         std::string* resource_id);

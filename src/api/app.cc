@@ -74,6 +74,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   wo.handlers[store::TaskKind::kDeploy] = [self](const store::TaskRecord& t) {
     return self->deployments_->RunDeployTask(t);
   };
+  wo.handlers[store::TaskKind::kExport] = [self](const store::TaskRecord& t) {
+    return self->exports_->RunExportTask(t);
+  };
   app->workers_ = std::make_unique<jobs::WorkerPool>(wo, app->store_.get(), options.trainers,
                                                      app->clock_, app->ids_.get());
 
@@ -100,6 +103,27 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   deps.store = app->store_.get();
   deps.jobs = app->jobs_.get();
   deps.deployments = app->deployments_.get();
+  {
+    service::ExportServiceOptions eo;
+    eo.max_attempts = config.max_attempts;
+    eo.on_queued = [workers] { workers->Notify(); };
+    eo.link_secret = !config.export_link_secret.empty()
+                         ? config.export_link_secret
+                         : common::Sha256Hex(config.jwt_secret + "\ntsml export links");
+    if (config.export_link_secret.empty() && config.jwt_secret.empty()) {
+      eo.link_secret = common::Sha256Hex(config.jwt_public_key_file + config.database_url);
+    }
+    eo.link_ttl_seconds = config.export_link_ttl_seconds;
+    eo.artifact_dir = config.artifact_dir;
+    eo.python = !config.python.empty() ? config.python
+                : std::filesystem::exists(".venv/bin/python") ? std::filesystem::absolute(".venv/bin/python").string()
+                                                              : "";
+    eo.data_db = app->data_db_.get();
+    eo.predictors = options.predictors;
+    app->exports_ = std::make_unique<service::ExportService>(eo, app->store_.get(), app->clock_,
+                                                             app->ids_.get());
+  }
+  deps.exports = app->exports_.get();
   deps.metrics = app->metrics_.get();
   deps.clock = app->clock_;
   deps.catalog = app->catalog_.get();

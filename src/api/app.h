@@ -48,6 +48,7 @@ class App {
   Api& api() { return *api_; }
   store::Database& data_db() { return *data_db_; }
   serve::ModelServer& model_server() { return *model_server_; }
+  service::ExportService& exports() { return *exports_; }
 
  private:
   App() = default;
@@ -64,6 +65,7 @@ class App {
   std::unique_ptr<service::JobService> jobs_;
   std::unique_ptr<serve::ModelServer> model_server_;
   std::unique_ptr<service::DeploymentService> deployments_;
+  std::unique_ptr<service::ExportService> exports_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
   bool stopped_ = false;

@@ -81,6 +81,12 @@ absl::StatusOr<Config> ConfigFromMap(const std::map<std::string, std::string>& v
       RETURN_IF_ERROR(ParseInt(key, value, 2, 3600, &c.lease_seconds));
     } else if (key == "TSML_MAX_ATTEMPTS") {
       RETURN_IF_ERROR(ParseInt(key, value, 1, 100, &c.max_attempts));
+    } else if (key == "TSML_EXPORT_LINK_TTL_SECONDS") {
+      RETURN_IF_ERROR(ParseInt(key, value, 60, 30 * 86400, &c.export_link_ttl_seconds));
+    } else if (key == "TSML_EXPORT_LINK_SECRET") {
+      c.export_link_secret = value;
+    } else if (key == "TSML_PYTHON") {
+      c.python = value;
     } else if (key == "TSML_DB_POOL_SIZE") {
       RETURN_IF_ERROR(ParseInt(key, value, 1, 256, &c.db_pool_size));
     }

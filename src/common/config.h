@@ -24,6 +24,9 @@ struct Config {
   int lease_seconds = 30;             // a claimed job's lease; renewed by heartbeat
   int max_attempts = 3;               // a job whose worker died is retried this many times
   int db_pool_size = 8;
+  int export_link_ttl_seconds = 86400;  // signed download links
+  std::string export_link_secret;       // default: derived from the JWT secret
+  std::string python;                   // export converters; default .venv/bin/python
 
   std::string ListenHost() const;
   int ListenPort() const;             // -1 when `listen` has no valid port

@@ -71,7 +71,7 @@ TEST_F(TrainE2eTest, TabularModelTypesTrainFromDefaultRequestsAndBeatTheirBaseli
   }
 }
 
-TEST_F(TrainE2eTest, RecommendationAndForecastTrainFromDefaultRequests) {
+TEST_F(TrainE2eTest, RecommendationForecastAndSentimentTrainFromDefaultRequests) {
   struct Case {
     const char* body;
     const char* metric;
@@ -80,6 +80,7 @@ TEST_F(TrainE2eTest, RecommendationAndForecastTrainFromDefaultRequests) {
   const std::vector<Case> cases = {
       {R"({"modelType":"recommendation","trainingData":{"source":"user_events"}})", "ndcgAtK", false},
       {R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"}})", "mase", true},
+      {R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"}})", "f1Score", false},
   };
   for (const auto& c : cases) {
     const std::string id = Submit(c.body)["jobId"];

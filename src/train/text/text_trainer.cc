@@ -675,7 +675,7 @@ Json ErrorAnalysis(const Corpus& c, const Idx& rows, const std::vector<double>& 
   for (size_t j = 0; j < wrong.size() && j < static_cast<size_t>(kExamplesShown); ++j) {
     const size_t i = wrong[j].second;
     const int pred = Predicted(&proba[i * k], k, c.positive);
-    // Cut first (std::regex recurses per character), scrub, then cut to the shown length.
+    // Cut first (bounded work on huge texts), scrub, then cut to the shown length.
     const std::string text =
         TruncateUtf8(ScrubPii(TruncateUtf8(c.texts[rows[i]], 1000)), kExampleChars);
     examples.push_back({{"text", text},

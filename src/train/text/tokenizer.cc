@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <regex>
 
 #include "common/strings.h"
 
@@ -262,16 +261,111 @@ std::vector<size_t> CodePointOffsets(std::string_view token) {
   return offsets;
 }
 
-std::string ScrubPii(std::string_view text) {
-  static const std::regex kEmail(
-      R"([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})");
-  static const std::regex kPhone(R"(\+?[0-9][0-9 ().-]{6,}[0-9])");
-  try {
-    std::string out = std::regex_replace(std::string(text), kEmail, "[email]");
-    return std::regex_replace(out, kPhone, "[phone]");
-  } catch (const std::exception&) {
-    return "[text withheld]";  // regex_error (complexity) on pathological input
+namespace {
+
+bool IsAsciiAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool IsEmailLocal(char c) {
+  return IsAsciiAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+bool IsEmailDomain(char c) { return IsAsciiAlnum(c) || c == '.' || c == '-'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsPhoneChar(char c) {
+  return IsDigit(c) || c == ' ' || c == '(' || c == ')' || c == '.' || c == '-';
+}
+
+// The end of an e-mail address whose '@' is at `at`, or npos: a non-empty local part before,
+// a domain after with a dot and a top-level part of two or more letters.
+size_t EmailEnd(std::string_view s, size_t at, size_t* begin) {
+  size_t b = at;
+  while (b > 0 && IsEmailLocal(s[b - 1])) --b;
+  if (b == at) return std::string_view::npos;
+  size_t e = at + 1;
+  while (e < s.size() && IsEmailDomain(s[e])) ++e;
+  while (e > at + 1 && (s[e - 1] == '.' || s[e - 1] == '-')) --e;  // trailing punctuation
+  const std::string_view domain = s.substr(at + 1, e - at - 1);
+  const size_t dot = domain.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || domain.size() - dot - 1 < 2) {
+    return std::string_view::npos;
   }
+  for (char c : domain.substr(dot + 1)) {
+    if (IsDigit(c) || c == '-') return std::string_view::npos;
+  }
+  *begin = b;
+  return e;
+}
+
+// "2024-05-01", "01.05.2024": digit groups 4-2-2 or 2-2-4 joined by '-' or '.' (dates, which
+// the phone pattern would otherwise take).
+bool LooksLikeDate(std::string_view run) {
+  std::vector<size_t> groups;
+  char sep = 0;
+  size_t len = 0;
+  for (char c : run) {
+    if (IsDigit(c)) {
+      ++len;
+    } else if ((c == '-' || c == '.') && len > 0 && (sep == 0 || sep == c)) {
+      sep = c;
+      groups.push_back(len);
+      len = 0;
+    } else {
+      return false;
+    }
+  }
+  groups.push_back(len);
+  return groups == std::vector<size_t>{4, 2, 2} || groups == std::vector<size_t>{2, 2, 4};
+}
+
+}  // namespace
+
+std::string ScrubPii(std::string_view text) {
+  // E-mail addresses first (their digits must not look like phone numbers).
+  std::string mailed;
+  mailed.reserve(text.size());
+  size_t copied = 0;
+  for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+    size_t begin = 0;
+    const size_t end = EmailEnd(text, at, &begin);
+    if (end == std::string_view::npos || begin < copied) continue;
+    mailed.append(text.substr(copied, begin - copied));
+    mailed += "[email]";
+    copied = end;
+    at = end - 1;
+  }
+  mailed.append(text.substr(copied));
+
+  // Phone-like runs: an optional '+', then digits, spaces, ( ) . - ending in a digit, with at
+  // least 7 digits and 8 characters, and not a date.
+  std::string out;
+  out.reserve(mailed.size());
+  size_t i = 0;
+  while (i < mailed.size()) {
+    const bool plus = mailed[i] == '+' && i + 1 < mailed.size() && IsDigit(mailed[i + 1]);
+    const bool starts = (plus || IsDigit(mailed[i])) && (i == 0 || !IsAsciiAlnum(mailed[i - 1]));
+    if (starts) {
+      size_t j = i + (plus ? 1 : 0);
+      size_t last_digit = j;
+      int digits = 0;
+      while (j < mailed.size() && IsPhoneChar(mailed[j])) {
+        if (IsDigit(mailed[j])) {
+          ++digits;
+          last_digit = j;
+        }
+        ++j;
+      }
+      const size_t end = last_digit + 1;
+      if (digits >= 7 && end - i >= 8 && (end == mailed.size() || !IsAsciiAlnum(mailed[end])) &&
+          !LooksLikeDate(std::string_view(mailed).substr(i, end - i))) {
+        out += "[phone]";
+        i = end;
+        continue;
+      }
+    }
+    out.push_back(mailed[i]);
+    ++i;
+  }
+  return out;
 }
 
 std::string TruncateUtf8(std::string_view text, size_t max_chars) {

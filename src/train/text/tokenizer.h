@@ -28,7 +28,9 @@ bool IsNegationCue(std::string_view token);
 // The UTF-8 code point boundaries of `token` (offsets of each character, plus the size).
 std::vector<size_t> CodePointOffsets(std::string_view token);
 
-// Replaces e-mail addresses with "[email]" and phone-like digit runs with "[phone]".
+// Replaces e-mail addresses with "[email]" and phone-like runs (an optional '+', digits, spaces,
+// parentheses, dots and dashes; at least 7 digits; not a date like 2024-05-01) with "[phone]".
+// Linear time.
 std::string ScrubPii(std::string_view text);
 
 // At most `max_chars` code points of `text` (never a partial character), "…" appended when cut.

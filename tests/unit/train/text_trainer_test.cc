@@ -79,6 +79,12 @@ TEST(TokenizerTest, KeepsMultibyteCharactersWhole) {
 TEST(TokenizerTest, ScrubsEmailsAndPhonesAndTruncatesOnCharacterBoundaries) {
   const std::string s = ScrubPii("mail john.doe@example.com or call +1 (555) 123-4567 today");
   EXPECT_EQ(s, "mail [email] or call [phone] today");
+  EXPECT_EQ(ScrubPii("a@b.co, x.y+z@mail.example.org. 06 12 34 56 78!"),
+            "[email], [email]. [phone]!");
+  // Not personal data: short numbers, prices, dates, a lone @.
+  EXPECT_EQ(ScrubPii("room 12, 3 nights for $450 @ 2024-05-01"),
+            "room 12, 3 nights for $450 @ 2024-05-01");
+  EXPECT_EQ(ScrubPii("user@localhost"), "user@localhost");
   EXPECT_EQ(TruncateUtf8("ééé", 2), "éé…");
   EXPECT_EQ(TruncateUtf8("abc", 3), "abc");
 }

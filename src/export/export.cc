@@ -1,0 +1,435 @@
+#include "export/export.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "export/onnx_writer.h"
+#include "export/pmml_writer.h"
+#include "export/sample.h"
+#include "export/subprocess.h"
+#include "export/tabular_ir.h"
+#include "export/zip_writer.h"
+#include "train/bundle.h"
+#include "train/tabular/tabular_model.h"
+
+#ifndef TSML_EXPORT_TOOLS_DIR
+#define TSML_EXPORT_TOOLS_DIR "tools/export"
+#endif
+#ifndef TSML_VERSION
+#define TSML_VERSION "0.0.0"
+#endif
+
+namespace tsml::exporting {
+namespace {
+
+using common::StrCat;
+using train::tabular::Task;
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+bool IsTabular(const std::string& model_type) {
+  return model_type == "churn_prediction" || model_type == "user_behavior" ||
+         model_type == "predictive_analytics";
+}
+
+bool TakesEncoded(const std::string& format) {
+  return format == "pytorch" || format == "tensorflow";
+}
+
+// The model's file(s) inside the zip.
+std::string ModelEntry(const std::string& format) {
+  if (format == "onnx") return "model.onnx";
+  if (format == "pmml") return "model.pmml";
+  if (format == "sklearn") return "model.joblib";
+  if (format == "pytorch") return "model.pt";
+  return "saved_model";
+}
+
+Json RowScores(const Json& prediction, Task task, const std::vector<std::string>& classes) {
+  switch (task) {
+    case Task::kBinary:
+      return prediction.at("probability");
+    case Task::kMulticlass: {
+      Json out = Json::array();
+      for (const std::string& c : classes) out.push_back(prediction.at("probabilities").at(c));
+      return out;
+    }
+    case Task::kRegression:
+      return prediction.at("value");
+  }
+  return nullptr;
+}
+
+void Flatten(const Json& j, std::vector<double>* out) {
+  if (j.is_array()) {
+    for (const Json& x : j) Flatten(x, out);
+  } else if (j.is_number()) {
+    out->push_back(j.get<double>());
+  } else {
+    out->push_back(std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
+std::string Readme(const std::string& format, const std::string& model_type, Task task) {
+  const std::string scores =
+      task == Task::kBinary ? "the positive-class probability"
+      : task == Task::kMulticlass ? "the class probabilities (in `classes` order)"
+                                  : "the predicted value";
+  std::string how;
+  if (format == "onnx") {
+    how =
+        "Load `model.onnx` with onnxruntime. One input per raw column, shape [N,1]: float32 for\n"
+        "numbers (NaN = missing), string for categories (\"\" = missing), float64 epoch\n"
+        "milliseconds for timestamps. Outputs `label` and `probabilities` (classification) or\n"
+        "`value` (regression).\n";
+  } else if (format == "pmml") {
+    how =
+        "Score `model.pmml` (PMML 4.4) with any PMML evaluator (pypmml, JPMML). Inputs are the raw\n"
+        "columns (timestamps as epoch milliseconds); outputs `probability(<class>)` or\n"
+        "`predicted_<target>`.\n";
+  } else if (format == "sklearn") {
+    how =
+        "`joblib.load(\"model.joblib\")` gives a scikit-learn Pipeline. Call predict_proba (or\n"
+        "predict) on a pandas DataFrame of the raw columns: numbers as floats (NaN = missing),\n"
+        "categories as strings (None = missing), timestamps as epoch milliseconds.\n";
+  } else if (format == "pytorch") {
+    how =
+        "`torch.jit.load(\"model.pt\")` gives a TorchScript module. Call it on a float32 tensor\n"
+        "[N, F] of the encoded features (metadata.json `encodedFeatureNames`; sample.json\n"
+        "`encodedInputs`; NaN = missing).\n";
+  } else {
+    how =
+        "`tf.saved_model.load(\"saved_model\").signatures[\"serving_default\"](features=x)` with x a\n"
+        "float32 tensor [N, F] of the encoded features (metadata.json `encodedFeatureNames`;\n"
+        "sample.json `encodedInputs`; NaN = missing).\n";
+  }
+  return StrCat("# tsml export: ", model_type, " as ", format, "\n\n", how,
+                "\nThe model returns ", scores,
+                ". sample.json holds raw input rows and the scores the tsml service\n"
+                "computed for them (`expectedScores`); the export was verified against them.\n");
+}
+
+absl::StatusOr<ProcessResult> RunPython(const ExportInput& in, const std::string& script,
+                                        const std::vector<std::string>& args,
+                                        const common::CancellationToken* cancel) {
+  const std::string tools = in.tools_dir.empty() ? TSML_EXPORT_TOOLS_DIR : in.tools_dir;
+  std::vector<std::string> argv = {in.python, StrCat(tools, "/", script)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions options;
+  options.timeout = in.converter_timeout;
+  options.cancel = cancel;
+  options.log_dir = in.work_dir;
+  options.env = {{"OMP_WAIT_POLICY", "passive"}, {"OMP_NUM_THREADS", "1"},
+                 {"TF_CPP_MIN_LOG_LEVEL", "2"},  {"TF_ENABLE_ONEDNN_OPTS", "0"},
+                 {"CUDA_VISIBLE_DEVICES", ""},   {"PYTHONDONTWRITEBYTECODE", "1"},
+                 {"PYTHONHASHSEED", "0"}};
+  ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, options));
+  if (r.exit_code != 0) {
+    return absl::InternalError(StrCat(script, " failed (exit ", r.exit_code, "): ", r.err));
+  }
+  return r;
+}
+
+// The last line of a converter's stdout is its JSON answer.
+absl::StatusOr<Json> LastJsonLine(const std::string& script, const std::string& out) {
+  const std::vector<std::string> lines = common::Split(out, '\n');
+  if (lines.empty()) return absl::InternalError(StrCat(script, " printed nothing"));
+  auto j = common::ParseJson(lines.back(), 64);
+  if (!j.ok()) return absl::InternalError(StrCat(script, " printed no JSON result"));
+  return *j;
+}
+
+}  // namespace
+
+std::string TsmlVersion() { return TSML_VERSION; }
+
+const std::vector<std::string>& AllFormats() {
+  static const std::vector<std::string> kAll = {"onnx", "pmml", "sklearn", "pytorch",
+                                                "tensorflow"};
+  return kAll;
+}
+
+std::vector<std::string> SupportedFormats(const std::string& model_type) {
+  if (IsTabular(model_type)) return AllFormats();
+  return {};
+}
+
+absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format) {
+  const std::vector<std::string> ok = SupportedFormats(model_type);
+  if (std::find(ok.begin(), ok.end(), format) != ok.end()) return absl::OkStatus();
+  if (ok.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("models of type '", model_type, "' cannot be exported yet"));
+  }
+  return absl::InvalidArgumentError(StrCat("format '", format, "' is not supported for ",
+                                           model_type, " models; supported: ",
+                                           common::StrJoin(ok, ", ")));
+}
+
+absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
+                                       const train::PredictorRegistry& predictors,
+                                       const common::CancellationToken* cancel) {
+  const auto t_start = Clock::now();
+  RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format));
+  if (in.python.empty() || access(in.python.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        "exports are verified in the converters' Python environment, which is not available "
+        "(create it with scripts/setup_python.sh, which `make build` runs)");
+  }
+  if (in.work_dir.empty() || in.output_zip.empty()) {
+    return absl::InvalidArgumentError("work_dir and output_zip are required");
+  }
+  std::error_code ec;
+  std::filesystem::remove(in.output_zip, ec);
+  auto fail = [&](absl::Status s) {
+    std::error_code ignored;
+    std::filesystem::remove(in.output_zip, ignored);
+    return s;
+  };
+  const std::string stage = in.work_dir + "/stage";
+  const std::string model_dir = stage + "/model";
+  std::filesystem::create_directories(model_dir, ec);
+  if (ec) return absl::InternalError(StrCat("cannot create ", model_dir, ": ", ec.message()));
+  auto cancelled = [&] { return cancel != nullptr && cancel->cancelled(); };
+
+  // The model, natively.
+  ASSIGN_OR_RETURN(Json bundle, train::ReadBundle(in.bundle_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<train::tabular::TabularModel> model,
+                   train::tabular::TabularModel::FromBundle(bundle));
+  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
+                   predictors.Load(in.model_type, in.bundle_path));
+  ASSIGN_OR_RETURN(TabularIr ir, BuildTabularIr(*model));
+
+  // Sample rows and the scores the service gives them.
+  const auto t_sample = Clock::now();
+  const Json training_data = in.job.value("trainingData", Json::object());
+  std::string target;
+  ASSIGN_OR_RETURN(Json rows, DrawTabularSample(in.data_db, in.model_type, training_data,
+                                                model->transform(), kSampleRows, &ir.hashed,
+                                                &target));
+  if (target.empty()) target = training_data.value("target", "target");
+  ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, Json::object()));
+  Json expected = Json::array();
+  try {
+    for (const Json& p : predictions) expected.push_back(RowScores(p, ir.task, ir.classes));
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("unexpected prediction shape: ", e.what()));
+  }
+  const char* score_kind = ir.task == Task::kBinary       ? "positiveClassProbability"
+                           : ir.task == Task::kMulticlass ? "classProbabilities"
+                                                          : "value";
+  Json sample = {{"rows", rows},
+                 {"expectedScores", expected},
+                 {"scoreKind", score_kind},
+                 {"task", ir.task_name}};
+  if (ir.task != Task::kRegression) sample["classes"] = ir.classes;
+  {
+    Json columns = Json::array();
+    for (const auto& c : model->transform().columns()) {
+      columns.push_back({{"name", c.column},
+                         {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
+                                  : c.kind == data::FeatureKind::kCategorical ? "categorical"
+                                                                              : "timestamp"}});
+    }
+    sample["columns"] = std::move(columns);
+  }
+  if (TakesEncoded(in.format)) {
+    Json encoded = Json::array();
+    std::vector<float> x(ir.num_features());
+    for (const Json& row : rows) {
+      model->transform().Transform(row, x.data());
+      Json r = Json::array();
+      for (float v : x) r.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
+      encoded.push_back(std::move(r));
+    }
+    sample["encodedInputs"] = std::move(encoded);
+    sample["encodedFeatureNames"] = model->transform().feature_names();
+  }
+  const double sample_seconds = Since(t_sample);
+
+  // metadata.json.
+  Json features = Json::array();
+  {
+    const auto& names = model->transform().feature_names();
+    size_t offset = 0;
+    for (const auto& c : model->transform().columns()) {
+      const size_t w = data::FeatureTransform::Width(c);
+      features.push_back(
+          {{"name", c.column},
+           {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
+                    : c.kind == data::FeatureKind::kCategorical ? "categorical"
+                                                                : "timestamp"},
+           {"encodedAs", std::vector<std::string>(names.begin() + offset, names.begin() + offset + w)}});
+      offset += w;
+    }
+  }
+  Json estimator;
+  if (ir.trees) {
+    int depth = 0;
+    for (const Tree& t : ir.trees->trees) depth = std::max(depth, t.Depth());
+    estimator = {{"type", "xgboost"},
+                 {"objective", ir.trees->objective},
+                 {"trees", ir.trees->trees.size()},
+                 {"maxDepth", depth},
+                 {"baseMargin", ir.trees->base_margin}};
+  } else {
+    estimator = {{"type", "linear"}, {"standardized", true}, {"outputs", ir.linear->weights.size()}};
+  }
+  Json job_params = Json::object();
+  for (const char* k : {"jobId", "modelType", "trainingData", "hyperparameters",
+                        "validationStrategy", "computeResources", "createdAt", "completedAt",
+                        "createdBy"}) {
+    if (in.job.contains(k)) job_params[k] = in.job[k];
+  }
+  Json metrics = in.job.value("metrics", Json());
+  if (metrics.is_null() && in.job.contains("evaluation") && in.job["evaluation"].is_object()) {
+    metrics = in.job["evaluation"].value("metrics", Json());
+  }
+  Json libraries = bundle.value("libraryVersions", Json::object());
+  Json metadata = {{"modelType", in.model_type},
+                   {"task", ir.task_name},
+                   {"format", in.format},
+                   {"tsmlVersion", TsmlVersion()},
+                   {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+                   {"target", target},
+                   {"features", features},
+                   {"encodedFeatureNames", model->transform().feature_names()},
+                   {"featureTransformation", model->transform().ToJson()},
+                   {"estimator", estimator},
+                   {"trainingJob", job_params},
+                   {"metrics", metrics},
+                   {"libraryVersions", libraries},
+                   {"trainedAt", bundle.value("trainedAt", Json())}};
+  if (ir.task != Task::kRegression) {
+    metadata["classes"] = ir.classes;
+    metadata["threshold"] = ir.threshold;
+  }
+  if (!ir.hashed.empty()) {
+    size_t n = 0;
+    for (const auto& [c, values] : ir.hashed) n += values.size();
+    metadata["hashedCategoryValues"] = n;
+  }
+
+  // The model in the format's own layout.
+  const auto t_write = Clock::now();
+  if (cancelled()) return absl::CancelledError("export cancelled");
+  Json layout;
+  const Json props = {{"modelType", in.model_type},
+                      {"task", ir.task_name},
+                      {"tsmlVersion", TsmlVersion()},
+                      {"classes", ir.classes},
+                      {"encodedFeatureNames", model->transform().feature_names()}};
+  if (in.format == "onnx") {
+    RETURN_IF_ERROR(WriteTabularOnnx(ir, props, model_dir + "/model.onnx", &layout));
+    libraries["onnx"] = "1.12 (libonnx, ai.onnx opset 15, ai.onnx.ml opset 3, IR 8)";
+  } else if (in.format == "pmml") {
+    RETURN_IF_ERROR(WriteTabularPmml(ir, target, props, model_dir + "/model.pmml", &layout));
+    libraries["pmml"] = "4.4";
+  } else {
+    Json spec = IrToJson(ir);
+    if (const auto* booster = model->booster()) {
+      ASSIGN_OR_RETURN(std::string json, booster->SaveJson());
+      const std::string booster_path = in.work_dir + "/booster.json";
+      RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, json));
+      spec["boosterPath"] = booster_path;
+    }
+    const std::string spec_path = in.work_dir + "/spec.json";
+    RETURN_IF_ERROR(common::WriteFileAtomic(spec_path, spec.dump()));
+    const std::string script = in.format == "sklearn"   ? "to_sklearn.py"
+                               : in.format == "pytorch" ? "to_torch.py"
+                                                        : "to_tf.py";
+    ASSIGN_OR_RETURN(ProcessResult r,
+                     RunPython(in, script,
+                               {"--spec", spec_path, "--out", model_dir + "/" + ModelEntry(in.format)},
+                               cancel));
+    ASSIGN_OR_RETURN(Json answer, LastJsonLine(script, r.out));
+    layout = answer.value("layout", Json::object());
+    for (const auto& [k, v] : answer.value("versions", Json::object()).items()) libraries[k] = v;
+  }
+  metadata["libraryVersions"] = libraries;
+  metadata["layout"] = layout;
+  if (in.tamper) RETURN_IF_ERROR(in.tamper(model_dir));
+  const double write_seconds = Since(t_write);
+
+  // The zip: model files, sample.json, metadata.json, README.md.
+  const auto t_zip = Clock::now();
+  if (cancelled()) return absl::CancelledError("export cancelled");
+  RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/sample.json", sample.dump(2)));
+  RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/README.md",
+                                          Readme(in.format, in.model_type, ir.task)));
+  std::vector<std::pair<std::string, std::string>> entries;
+  AddTree(model_dir, "", &entries);
+  entries.emplace_back("sample.json", stage + "/sample.json");
+  entries.emplace_back("README.md", stage + "/README.md");
+  if (in.include_metadata) {
+    RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/metadata.json", metadata.dump(2)));
+    entries.emplace_back("metadata.json", stage + "/metadata.json");
+  }
+  RETURN_IF_ERROR(WriteZip(in.output_zip, entries));
+  const double zip_seconds = Since(t_zip);
+
+  // Verification in the home runtime, from the zip itself.
+  const auto t_verify = Clock::now();
+  auto verified = RunPython(in, "verify.py",
+                            {"--format", in.format, "--zip", in.output_zip, "--work",
+                             in.work_dir + "/verify"},
+                            cancel);
+  if (!verified.ok()) return fail(verified.status());
+  auto answer = LastJsonLine("verify.py", verified->out);
+  if (!answer.ok()) return fail(answer.status());
+  std::vector<double> want, got;
+  Flatten(expected, &want);
+  Flatten(answer->value("scores", Json::array()), &got);
+  double max_diff = 0;
+  bool comparable = want.size() == got.size();
+  for (size_t i = 0; comparable && i < want.size(); ++i) {
+    const double d = std::fabs(want[i] - got[i]);
+    if (std::isnan(d)) {
+      comparable = false;
+    } else {
+      max_diff = std::max(max_diff, d);
+    }
+  }
+  const bool passed = comparable && max_diff <= kParityTolerance;
+  ExportResult result;
+  result.parity = {{"format", in.format},
+                   {"runtime", answer->value("runtime", "")},
+                   {"runtimeVersion", answer->value("runtimeVersion", "")},
+                   {"rows", rows.size()},
+                   {"maxAbsDiff", comparable ? Json(max_diff) : Json(nullptr)},
+                   {"tolerance", kParityTolerance},
+                   {"passed", passed}};
+  if (answer->contains("checks")) result.parity["checks"] = (*answer)["checks"];
+  if (!passed) {
+    return fail(absl::InternalError(
+        comparable ? StrCat("parity check failed: ", in.format, " model in ",
+                            answer->value("runtime", ""), " differs from the service by up to ",
+                            max_diff, " (tolerance ", kParityTolerance, ") on ", rows.size(),
+                            " sample rows")
+                   : StrCat("parity check failed: ", answer->value("runtime", ""), " returned ",
+                            got.size(), " scores (NaN or missing ones included) for ", want.size(),
+                            " expected")));
+  }
+  const double verify_seconds = Since(t_verify);
+
+  ASSIGN_OR_RETURN(result.checksum, common::Sha256File(in.output_zip));
+  result.file_size = static_cast<int64_t>(std::filesystem::file_size(in.output_zip, ec));
+  result.metadata = std::move(metadata);
+  result.timings = {{"sample", sample_seconds}, {"write", write_seconds}, {"zip", zip_seconds},
+                    {"verify", verify_seconds}, {"total", Since(t_start)}};
+  return result;
+}
+
+}  // namespace tsml::exporting

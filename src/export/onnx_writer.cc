@@ -1,0 +1,481 @@
+#include "export/onnx_writer.h"
+
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "common/file_util.h"
+#include "common/strings.h"
+#include "onnx/checker.h"
+#include "onnx/onnx-ml.pb.h"
+
+namespace tsml::exporting {
+namespace {
+
+using common::StrCat;
+using data::ColumnTransform;
+using data::FeatureKind;
+using train::tabular::Task;
+
+constexpr int kOnnxOpset = 15;
+constexpr int kOnnxMlOpset = 3;
+constexpr char kMl[] = "ai.onnx.ml";
+
+// Every spelling that data::IsMissingValue treats as missing (case-insensitive), and "".
+std::vector<std::string> MissingTokens() {
+  std::vector<std::string> out = {""};
+  for (std::string base : {"null", "na", "n/a", "#n/a", "nan"}) {
+    std::vector<std::string> variants = {""};
+    for (char c : base) {
+      std::vector<std::string> next;
+      for (const std::string& v : variants) {
+        next.push_back(v + c);
+        if (std::isalpha(static_cast<unsigned char>(c))) {
+          next.push_back(v + static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        }
+      }
+      variants = std::move(next);
+    }
+    out.insert(out.end(), variants.begin(), variants.end());
+  }
+  return out;
+}
+
+// Builds nodes with unique output names.
+class Graph {
+ public:
+  explicit Graph(onnx::GraphProto* g) : g_(g) {}
+
+  onnx::NodeProto* Node(const std::string& op, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs, const char* domain = "") {
+    onnx::NodeProto* n = g_->add_node();
+    n->set_op_type(op);
+    n->set_name(StrCat(op, "_", count_++));
+    if (*domain) n->set_domain(domain);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return n;
+  }
+  // One-output node; returns the output's name.
+  std::string Op(const std::string& op, const std::vector<std::string>& inputs,
+                 const char* domain = "", onnx::NodeProto** node = nullptr) {
+    const std::string out = Fresh(op);
+    onnx::NodeProto* n = Node(op, inputs, {out}, domain);
+    if (node) *node = n;
+    return out;
+  }
+  std::string Fresh(const std::string& prefix) { return StrCat("t", count_++, "_", prefix); }
+
+  std::string ConstI64(const std::vector<int64_t>& v, bool scalar = false) {
+    onnx::TensorProto* t = g_->add_initializer();
+    const std::string name = Fresh("i64");
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    if (!scalar) t->add_dims(static_cast<int64_t>(v.size()));
+    for (int64_t x : v) t->add_int64_data(x);
+    return name;
+  }
+  std::string I64(int64_t v) {
+    auto it = i64_.find(v);
+    if (it != i64_.end()) return it->second;
+    return i64_[v] = ConstI64({v}, true);
+  }
+  std::string ConstF32(float v) {
+    onnx::TensorProto* t = g_->add_initializer();
+    const std::string name = Fresh("f32");
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_float_data(v);
+    return name;
+  }
+  std::string ConstF64(double v) {
+    onnx::TensorProto* t = g_->add_initializer();
+    const std::string name = Fresh("f64");
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::DOUBLE);
+    t->add_double_data(v);
+    return name;
+  }
+
+  // int64 helpers with floor semantics (Mod with fmod=0 takes the divisor's sign).
+  std::string Add(const std::string& a, int64_t b) { return Op("Add", {a, I64(b)}); }
+  std::string Sub(const std::string& a, const std::string& b) { return Op("Sub", {a, b}); }
+  std::string Mul(const std::string& a, int64_t b) { return Op("Mul", {a, I64(b)}); }
+  std::string Div(const std::string& a, int64_t b) { return Op("Div", {a, I64(b)}); }  // a >= 0
+  std::string Mod(const std::string& a, int64_t b) {
+    onnx::NodeProto* n;
+    const std::string out = Op("Mod", {a, I64(b)}, "", &n);
+    AttrInt(n, "fmod", 0);
+    return out;
+  }
+  std::string FloorDiv(const std::string& a, int64_t b) { return Div(Sub(a, Mod(a, b)), b); }
+  std::string Cast(const std::string& a, int to) {
+    onnx::NodeProto* n;
+    const std::string out = Op("Cast", {a}, "", &n);
+    AttrInt(n, "to", to);
+    return out;
+  }
+
+  static void AttrInt(onnx::NodeProto* n, const std::string& name, int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void AttrFloat(onnx::NodeProto* n, const std::string& name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  static void AttrString(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
+  static void AttrInts(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a->add_ints(x);
+  }
+  static void AttrFloats(onnx::NodeProto* n, const std::string& name, const std::vector<float>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOATS);
+    for (float x : v) a->add_floats(x);
+  }
+  static void AttrStrings(onnx::NodeProto* n, const std::string& name,
+                          const std::vector<std::string>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& x : v) a->add_strings(x);
+  }
+
+ private:
+  onnx::GraphProto* g_;
+  int count_ = 0;
+  std::map<int64_t, std::string> i64_;
+};
+
+void AddValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list,
+                  const std::string& name, int elem_type, const std::vector<int64_t>& dims) {
+  onnx::ValueInfoProto* v = list->Add();
+  v->set_name(name);
+  auto* tensor = v->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(elem_type);
+  auto* shape = tensor->mutable_shape();
+  for (int64_t d : dims) {
+    auto* dim = shape->add_dim();
+    if (d < 0) {
+      dim->set_dim_param("N");
+    } else {
+      dim->set_dim_value(d);
+    }
+  }
+}
+
+std::string TypeName(int elem_type) {
+  switch (elem_type) {
+    case onnx::TensorProto::FLOAT: return "float32";
+    case onnx::TensorProto::DOUBLE: return "float64";
+    case onnx::TensorProto::STRING: return "string";
+    case onnx::TensorProto::INT64: return "int64";
+  }
+  return "unknown";
+}
+
+// Calendar features (dow, month, hour, doy) of a float64 epoch-millis column, as in
+// data::FeatureTransform::EncodeTimestamp, in exact int64 arithmetic.
+std::string TimestampBlock(Graph& g, const std::string& input) {
+  const std::string nan = g.Op("IsNaN", {input});
+  const std::string t0 = g.Op("Where", {nan, g.ConstF64(0), input});
+  const std::string ms = g.Cast(t0, onnx::TensorProto::INT64);  // truncates, as static_cast
+  const std::string days = g.FloorDiv(ms, 86400000);
+  const std::string hour = g.Div(g.Sub(ms, g.Mul(days, 86400000)), 3600000);
+  const std::string dow = g.Mod(g.Add(days, 4), 7);
+  const std::string z = g.Add(days, 719468);
+  const std::string era = g.FloorDiv(z, 146097);
+  const std::string doe = g.Sub(z, g.Mul(era, 146097));
+  const std::string yoe = g.Div(
+      g.Sub(g.Op("Add", {g.Sub(doe, g.Div(doe, 1460)), g.Div(doe, 36524)}), g.Div(doe, 146096)),
+      365);
+  const std::string doy_mar =
+      g.Sub(doe, g.Sub(g.Op("Add", {g.Mul(yoe, 365), g.Div(yoe, 4)}), g.Div(yoe, 100)));
+  const std::string mp = g.Div(g.Add(g.Mul(doy_mar, 5), 2), 153);
+  const std::string month =
+      g.Op("Where", {g.Op("Less", {mp, g.I64(10)}), g.Add(mp, 3), g.Add(mp, -9)});
+  const std::string y = g.Op("Add", {yoe, g.Mul(era, 400)});
+  const std::string year =
+      g.Op("Add", {y, g.Cast(g.Op("Less", {month, g.I64(3)}), onnx::TensorProto::INT64)});
+  // Day of year: days - DaysFromCivil(year, 1, 1) + 1.
+  const std::string yp = g.Add(year, -1);
+  const std::string era2 = g.FloorDiv(yp, 400);
+  const std::string yoe2 = g.Sub(yp, g.Mul(era2, 400));
+  const std::string doe2 = g.Add(
+      g.Sub(g.Op("Add", {g.Mul(yoe2, 365), g.Div(yoe2, 4)}), g.Div(yoe2, 100)), 306);
+  const std::string jan1 = g.Add(g.Op("Add", {g.Mul(era2, 146097), doe2}), -719468);
+  const std::string doy = g.Add(g.Sub(days, jan1), 1);
+  const std::string fnan = g.ConstF32(std::numeric_limits<float>::quiet_NaN());
+  std::vector<std::string> parts;
+  for (const std::string& v : {dow, month, hour, doy}) {
+    parts.push_back(g.Op("Where", {nan, fnan, g.Cast(v, onnx::TensorProto::FLOAT)}));
+  }
+  onnx::NodeProto* n;
+  const std::string out = g.Op("Concat", parts, "", &n);
+  Graph::AttrInt(n, "axis", 1);
+  return out;
+}
+
+std::string CategoricalBlock(Graph& g, const ColumnTransform& c, const std::string& input,
+                             const HashedValues& hashed) {
+  const int64_t width = static_cast<int64_t>(data::FeatureTransform::Width(c));
+  std::vector<std::string> keys;
+  std::vector<int64_t> values;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& k, int64_t v) {
+    if (seen.insert(k).second) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+  };
+  for (size_t i = 0; i < c.levels.size(); ++i) add(c.levels[i], static_cast<int64_t>(i));
+  for (const std::string& m : MissingTokens()) add(m, c.missing_level ? width - 1 : -1);
+  if (c.hash_buckets > 0) {
+    auto it = hashed.find(c.column);
+    if (it != hashed.end()) {
+      for (const auto& [value, bucket] : it->second) {
+        add(value, static_cast<int64_t>(c.levels.size()) + bucket);
+      }
+    }
+  }
+  onnx::NodeProto* enc;
+  const std::string index = g.Op("LabelEncoder", {input}, kMl, &enc);
+  Graph::AttrStrings(enc, "keys_strings", keys);
+  Graph::AttrInts(enc, "values_int64s", values);
+  Graph::AttrInt(enc, "default_int64", c.other ? static_cast<int64_t>(c.levels.size()) : -1);
+  onnx::NodeProto* oh;
+  const std::string onehot = g.Op("OneHotEncoder", {index}, kMl, &oh);
+  std::vector<int64_t> cats(width);
+  for (int64_t i = 0; i < width; ++i) cats[i] = i;
+  Graph::AttrInts(oh, "cats_int64s", cats);
+  Graph::AttrInt(oh, "zeros", 1);
+  return g.Op("Reshape", {onehot, g.ConstI64({-1, width})});
+}
+
+void TreeAttributes(onnx::NodeProto* n, const TreeEnsemble& e, bool classifier) {
+  std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true;
+  std::vector<float> values;
+  std::vector<std::string> modes;
+  std::vector<int64_t> leaf_tree, leaf_node, leaf_target;
+  std::vector<float> leaf_weight;
+  for (size_t t = 0; t < e.trees.size(); ++t) {
+    const Tree& tree = e.trees[t];
+    for (size_t i = 0; i < tree.nodes.size(); ++i) {
+      const TreeNode& node = tree.nodes[i];
+      tree_ids.push_back(static_cast<int64_t>(t));
+      node_ids.push_back(static_cast<int64_t>(i));
+      if (node.leaf) {
+        feature_ids.push_back(0);
+        values.push_back(0);
+        modes.push_back("LEAF");
+        true_ids.push_back(0);
+        false_ids.push_back(0);
+        missing_true.push_back(0);
+        leaf_tree.push_back(static_cast<int64_t>(t));
+        leaf_node.push_back(static_cast<int64_t>(i));
+        leaf_target.push_back(tree.target);
+        leaf_weight.push_back(node.value);
+      } else {
+        feature_ids.push_back(node.feature);
+        values.push_back(node.threshold);
+        modes.push_back("BRANCH_LT");
+        true_ids.push_back(node.left);
+        false_ids.push_back(node.right);
+        missing_true.push_back(node.default_left ? 1 : 0);
+      }
+    }
+  }
+  Graph::AttrInts(n, "nodes_treeids", tree_ids);
+  Graph::AttrInts(n, "nodes_nodeids", node_ids);
+  Graph::AttrInts(n, "nodes_featureids", feature_ids);
+  Graph::AttrFloats(n, "nodes_values", values);
+  Graph::AttrStrings(n, "nodes_modes", modes);
+  Graph::AttrInts(n, "nodes_truenodeids", true_ids);
+  Graph::AttrInts(n, "nodes_falsenodeids", false_ids);
+  Graph::AttrInts(n, "nodes_missing_value_tracks_true", missing_true);
+  const std::string prefix = classifier ? "class_" : "target_";
+  Graph::AttrInts(n, prefix + "treeids", leaf_tree);
+  Graph::AttrInts(n, prefix + "nodeids", leaf_node);
+  Graph::AttrInts(n, prefix + "ids", leaf_target);
+  Graph::AttrFloats(n, prefix + "weights", leaf_weight);
+}
+
+}  // namespace
+
+absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const std::string& path,
+                              Json* layout) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("tsml");
+  model.set_producer_version(metadata.value("tsmlVersion", ""));
+  model.set_domain("ai.tsml");
+  model.set_model_version(1);
+  model.set_doc_string(StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name,
+                              "): raw columns in, ",
+                              ir.task == Task::kRegression ? "value" : "label and probabilities",
+                              " out"));
+  auto* op = model.add_opset_import();
+  op->set_domain("");
+  op->set_version(kOnnxOpset);
+  op = model.add_opset_import();
+  op->set_domain(kMl);
+  op->set_version(kOnnxMlOpset);
+  for (const auto& [k, v] : metadata.items()) {
+    auto* p = model.add_metadata_props();
+    p->set_key(k);
+    p->set_value(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_tabular");
+  Graph g(graph);
+  Json inputs = Json::array(), outputs = Json::array();
+
+  // The transformation: one block per raw column, concatenated.
+  std::vector<std::string> blocks;
+  for (const ColumnTransform& c : ir.transform->columns()) {
+    int type = onnx::TensorProto::FLOAT;
+    if (c.kind == FeatureKind::kCategorical) type = onnx::TensorProto::STRING;
+    if (c.kind == FeatureKind::kTimestamp) type = onnx::TensorProto::DOUBLE;
+    AddValueInfo(graph->mutable_input(), c.column, type, {-1, 1});
+    inputs.push_back({{"name", c.column}, {"type", TypeName(type)}, {"shape", {"N", 1}}});
+    switch (c.kind) {
+      case FeatureKind::kNumeric:
+        if (c.missing_indicator) {
+          const std::string ind = g.Cast(g.Op("IsNaN", {c.column}), onnx::TensorProto::FLOAT);
+          onnx::NodeProto* n;
+          blocks.push_back(g.Op("Concat", {c.column, ind}, "", &n));
+          Graph::AttrInt(n, "axis", 1);
+        } else {
+          blocks.push_back(c.column);
+        }
+        break;
+      case FeatureKind::kCategorical:
+        blocks.push_back(CategoricalBlock(g, c, c.column, ir.hashed));
+        break;
+      case FeatureKind::kTimestamp:
+        blocks.push_back(TimestampBlock(g, c.column));
+        break;
+    }
+  }
+  onnx::NodeProto* concat = g.Node("Concat", blocks, {"features"});
+  Graph::AttrInt(concat, "axis", 1);
+
+  const int64_t classes = static_cast<int64_t>(ir.classes.size());
+  const bool classification = ir.task != Task::kRegression;
+  if (ir.trees) {
+    const TreeEnsemble& e = *ir.trees;
+    if (classification) {
+      onnx::NodeProto* n = g.Node("TreeEnsembleClassifier", {"features"},
+                                  {"label", "probabilities"}, kMl);
+      const bool binary = ir.task == Task::kBinary;
+      TreeAttributes(n, e, true);
+      Graph::AttrStrings(n, "classlabels_strings", ir.classes);
+      if (binary) {
+        // Two labels, every leaf on class id 0 and one base value: onnxruntime's binary
+        // case, probabilities [1 - σ(margin), σ(margin)] (as onnxmltools writes XGBoost).
+        Graph::AttrFloats(n, "base_values", {e.base_margin[0]});
+        Graph::AttrString(n, "post_transform", "LOGISTIC");
+      } else {
+        Graph::AttrFloats(n, "base_values", e.base_margin);
+        Graph::AttrString(n, "post_transform", "SOFTMAX");
+      }
+    } else {
+      onnx::NodeProto* n = g.Node("TreeEnsembleRegressor", {"features"}, {"value"}, kMl);
+      TreeAttributes(n, e, false);
+      Graph::AttrInt(n, "n_targets", 1);
+      Graph::AttrFloats(n, "base_values", e.base_margin);
+      Graph::AttrString(n, "aggregate_function", "SUM");
+      Graph::AttrString(n, "post_transform", "NONE");
+    }
+  } else {
+    const train::tabular::LinearModel& m = *ir.linear;
+    const size_t f = ir.num_features();
+    std::vector<float> mean(f), inv_scale(f);
+    for (size_t j = 0; j < f; ++j) {
+      mean[j] = static_cast<float>(m.mean[j]);
+      inv_scale[j] = static_cast<float>(1.0 / m.scale[j]);
+    }
+    onnx::NodeProto* imp;
+    const std::string imputed = g.Op("Imputer", {"features"}, kMl, &imp);
+    Graph::AttrFloats(imp, "imputed_value_floats", mean);
+    Graph::AttrFloat(imp, "replaced_value_float", std::numeric_limits<float>::quiet_NaN());
+    onnx::NodeProto* sc;
+    const std::string scaled = g.Op("Scaler", {imputed}, kMl, &sc);
+    Graph::AttrFloats(sc, "offset", mean);
+    Graph::AttrFloats(sc, "scale", inv_scale);
+    std::vector<float> coef, intercepts;
+    auto add_row = [&](size_t k, float sign) {
+      for (size_t j = 0; j < f; ++j) coef.push_back(sign * static_cast<float>(m.weights[k][j]));
+      intercepts.push_back(sign * static_cast<float>(m.bias[k]));
+    };
+    if (ir.task == Task::kBinary) {  // [-w, w]: probabilities [σ(-z), σ(z)]
+      add_row(0, -1);
+      add_row(0, 1);
+    } else {
+      for (size_t k = 0; k < m.weights.size(); ++k) add_row(k, 1);
+    }
+    if (classification) {
+      const std::string scores =
+          ir.task == Task::kMulticlass ? g.Fresh("scores") : std::string("probabilities");
+      onnx::NodeProto* n = g.Node("LinearClassifier", {scaled}, {"label", scores}, kMl);
+      Graph::AttrFloats(n, "coefficients", coef);
+      Graph::AttrFloats(n, "intercepts", intercepts);
+      Graph::AttrStrings(n, "classlabels_strings", ir.classes);
+      Graph::AttrString(n, "post_transform", "LOGISTIC");
+      if (ir.task == Task::kMulticlass) {  // liblinear's one-vs-rest normalization
+        onnx::NodeProto* norm = g.Node("Normalizer", {scores}, {"probabilities"}, kMl);
+        Graph::AttrString(norm, "norm", "L1");
+      }
+    } else {
+      onnx::NodeProto* n = g.Node("LinearRegressor", {scaled}, {"value"}, kMl);
+      Graph::AttrFloats(n, "coefficients", coef);
+      Graph::AttrFloats(n, "intercepts", intercepts);
+      Graph::AttrInt(n, "targets", 1);
+    }
+  }
+  if (classification) {
+    AddValueInfo(graph->mutable_output(), "label", onnx::TensorProto::STRING, {-1});
+    AddValueInfo(graph->mutable_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, classes});
+    outputs.push_back({{"name", "label"}, {"type", "string"}, {"shape", {"N"}}});
+    outputs.push_back({{"name", "probabilities"}, {"type", "float32"}, {"shape", {"N", classes}},
+                       {"classes", ir.classes}});
+  } else {
+    AddValueInfo(graph->mutable_output(), "value", onnx::TensorProto::FLOAT, {-1, 1});
+    outputs.push_back({{"name", "value"}, {"type", "float32"}, {"shape", {"N", 1}}});
+  }
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) return absl::InternalError("cannot serialize the ONNX model");
+  if (auto s = common::WriteFileAtomic(path, bytes); !s.ok()) return s;
+  if (layout) {
+    *layout = {{"inputs", inputs},
+               {"outputs", outputs},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8},
+               {"nodes", graph->node_size()}};
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tsml::exporting

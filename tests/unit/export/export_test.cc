@@ -1,0 +1,348 @@
+// Export: real tabular models trained on demo data, exported to every format, loaded back in
+// each format's home runtime (the converters' venv) and compared with the service's own
+// predictions; unsupported pairs, a missing venv, cancellation and corrupted converter output
+// must fail.
+#include <gtest/gtest.h>
+#include <zip.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "common/strings.h"
+#include "data/demo_data.h"
+#include "export/export.h"
+#include "export/subprocess.h"
+#include "export/tabular_ir.h"
+#include "onnx/checker.h"
+#include "onnx/onnx-ml.pb.h"
+#include "store/sql.h"
+#include "support/test_server.h"
+#include "train/tabular/tabular_model.h"
+#include "train/tabular/tabular_trainer.h"
+
+namespace tsml::exporting {
+namespace {
+
+using common::StrCat;
+
+class NullSink final : public train::ProgressSink {
+ public:
+  void Report(double, std::string_view, std::optional<common::Millis>) override {}
+};
+
+// The converters' interpreter: $TSML_PYTHON, else the source tree's .venv.
+std::string VenvPython() {
+  if (const char* p = std::getenv("TSML_PYTHON"); p && *p) return p;
+  return StrCat(TSML_SOURCE_DIR, "/.venv/bin/python");
+}
+
+std::map<std::string, std::string> ReadZip(const std::string& path) {
+  std::map<std::string, std::string> out;
+  int err = 0;
+  zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &err);
+  if (z == nullptr) return out;
+  const zip_int64_t n = zip_get_num_entries(z, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    zip_stat_t st;
+    if (zip_stat_index(z, i, 0, &st) != 0) continue;
+    zip_file_t* f = zip_fopen_index(z, i, 0);
+    std::string data(st.size, '\0');
+    if (f && zip_fread(f, data.data(), st.size) == static_cast<zip_int64_t>(st.size)) {
+      out[st.name] = data;
+    }
+    if (f) zip_fclose(f);
+  }
+  zip_close(z);
+  return out;
+}
+
+struct Trained {
+  std::string model_type;
+  Json training_data;
+  std::string bundle;
+};
+
+class ExportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    auto db = store::OpenDatabase("sqlite://" + dir_->path() + "/data.db");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = db->release();
+    data::DemoOptions o;
+    o.events = 20000;  // 1,000 users, 4,000 bookings
+    ASSERT_TRUE(data::SeedDemo(*db_, o).ok());
+    models_ = new std::map<std::string, Trained>();
+    timings_ = new std::map<std::string, std::map<std::string, double>>();
+    struct Case {
+      const char* key;
+      const char* type;
+      Json td, hp;
+    };
+    const std::vector<Case> cases = {
+        {"binary_xgboost", "churn_prediction", {{"source", "user_profiles"}}, {{"nEstimators", 60}}},
+        {"binary_linear", "user_behavior", {{"source", "user_profiles"}}, {{"algorithm", "linear"}}},
+        {"multiclass_xgboost", "predictive_analytics",
+         {{"source", "user_profiles"}, {"target", "loyalty_tier"}}, {{"nEstimators", 30}, {"maxDepth", 4}}},
+        {"multiclass_linear", "predictive_analytics",
+         {{"source", "user_profiles"}, {"target", "loyalty_tier"}}, {{"algorithm", "linear"}}},
+        // Hash-bucketed item ids and timestamps among the features.
+        {"regression_xgboost", "predictive_analytics",
+         {{"source", "bookings"}, {"target", "amount"},
+          {"features", {"item_id", "checkin_date", "nights", "guests", "price_per_night", "country",
+                        "channel", "lead_time_days"}}},
+         {{"nEstimators", 60}}},
+    };
+    for (const Case& c : cases) {
+      train::TrainSpec spec;
+      spec.job_id = c.key;
+      spec.model_type = c.type;
+      spec.training_data = c.td;
+      common::ValidationErrors errors;
+      spec.hyperparameters =
+          train::ValidateHyperparameters(train::tabular::TabularHyperparams(), c.hp, errors);
+      ASSERT_TRUE(errors.empty()) << errors.ToStatus();
+      spec.cpu = 2;
+      spec.artifact_dir = StrCat(dir_->path(), "/art/", c.key);
+      NullSink sink;
+      common::CancellationToken token;
+      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
+      auto r = train::tabular::TabularTrainer().Train(spec, ctx);
+      ASSERT_TRUE(r.ok()) << c.key << ": " << r.status();
+      ASSERT_TRUE(r->model.has_value());
+      (*models_)[c.key] = {c.type, c.td, r->model->file_path};
+    }
+    predictors_ = new train::PredictorRegistry();
+    train::TrainerRegistry trainers;
+    train::tabular::RegisterTabular(trainers, *predictors_);
+  }
+  static void TearDownTestSuite() {
+    if (timings_ && !timings_->empty()) {
+      // Export time per format (seconds), for the report.
+      std::string table = "export seconds (total; verify):\n";
+      for (const auto& [model, per_format] : *timings_) {
+        table += StrCat("  ", model, ":");
+        for (const auto& [format, s] : per_format) table += StrCat(" ", format, "=", s);
+        table += "\n";
+      }
+      std::printf("%s", table.c_str());
+    }
+    delete predictors_;
+    delete models_;
+    delete timings_;
+    delete db_;
+    delete dir_;
+  }
+
+  ExportInput Input(const std::string& key, const std::string& format) {
+    const Trained& t = models_->at(key);
+    ExportInput in;
+    in.model_type = t.model_type;
+    in.format = format;
+    in.bundle_path = t.bundle;
+    in.job = {{"jobId", key},
+              {"modelType", t.model_type},
+              {"trainingData", t.training_data},
+              {"metrics", {{"note", "from the job"}}}};
+    in.data_db = db_;
+    in.work_dir = StrCat(dir_->path(), "/work/", key, "_", format, "_", counter_++);
+    in.output_zip = StrCat(dir_->path(), "/out/", key, ".", format, ".", counter_++, ".zip");
+    std::filesystem::create_directories(std::filesystem::path(in.output_zip).parent_path());
+    in.python = VenvPython();
+    return in;
+  }
+
+  void RequireVenv() {
+    ASSERT_EQ(access(VenvPython().c_str(), X_OK), 0)
+        << "the converters' Python environment is missing (" << VenvPython()
+        << "): run scripts/setup_python.sh (make build does) or set TSML_PYTHON";
+  }
+
+  // Exports `key` to `format` and checks the result and the zip's contents.
+  void ExportAndCheck(const std::string& key, const std::string& format) {
+    RequireVenv();
+    ExportInput in = Input(key, format);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = RunExport(in, *predictors_, nullptr);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(r.ok()) << key << " → " << format << ": " << r.status();
+    (*timings_)[key][format] = std::round(seconds * 100) / 100;
+    const Json& p = r->parity;
+    EXPECT_TRUE(p["passed"].get<bool>()) << p.dump();
+    EXPECT_LE(p["maxAbsDiff"].get<double>(), kParityTolerance) << p.dump();
+    EXPECT_EQ(p["rows"], kSampleRows);
+    EXPECT_EQ(p["format"], format);
+    EXPECT_FALSE(p["runtimeVersion"].get<std::string>().empty());
+    std::printf("[parity] %s %s: runtime %s %s, maxAbsDiff %.3g, %.2f s\n", key.c_str(),
+                format.c_str(), p["runtime"].get<std::string>().c_str(),
+                p["runtimeVersion"].get<std::string>().c_str(), p["maxAbsDiff"].get<double>(),
+                seconds);
+    EXPECT_EQ(r->checksum.size(), 64u);
+    EXPECT_EQ(r->file_size, static_cast<int64_t>(std::filesystem::file_size(in.output_zip)));
+
+    const auto files = ReadZip(in.output_zip);
+    ASSERT_TRUE(files.count("sample.json")) << "entries: " << files.size();
+    ASSERT_TRUE(files.count("metadata.json"));
+    EXPECT_TRUE(files.count("README.md"));
+    auto sample = Json::parse(files.at("sample.json"));
+    EXPECT_EQ(sample["rows"].size(), static_cast<size_t>(kSampleRows));
+    EXPECT_EQ(sample["expectedScores"].size(), static_cast<size_t>(kSampleRows));
+    EXPECT_EQ(sample.contains("encodedInputs"), format == "pytorch" || format == "tensorflow");
+    auto meta = Json::parse(files.at("metadata.json"));
+    for (const char* k : {"modelType", "task", "features", "featureTransformation", "trainingJob",
+                          "metrics", "libraryVersions", "tsmlVersion", "layout"}) {
+      EXPECT_TRUE(meta.contains(k)) << k;
+    }
+    EXPECT_EQ(meta["modelType"], in.model_type);
+    EXPECT_EQ(meta["metrics"]["note"], "from the job");
+    if (format == "onnx") {
+      ASSERT_TRUE(files.count("model.onnx"));
+      onnx::ModelProto m;
+      ASSERT_TRUE(m.ParseFromString(files.at("model.onnx")));
+      EXPECT_NO_THROW(onnx::checker::check_model(m));
+      // One named input per raw column.
+      EXPECT_EQ(static_cast<size_t>(m.graph().input_size()), meta["features"].size());
+    }
+    const std::map<std::string, std::string> entry = {{"onnx", "model.onnx"},
+                                                      {"pmml", "model.pmml"},
+                                                      {"sklearn", "model.joblib"},
+                                                      {"pytorch", "model.pt"},
+                                                      {"tensorflow", "saved_model/saved_model.pb"}};
+    EXPECT_TRUE(files.count(entry.at(format))) << entry.at(format);
+  }
+
+  static inline test::TempDir* dir_ = nullptr;
+  static inline store::Database* db_ = nullptr;
+  static inline std::map<std::string, Trained>* models_ = nullptr;
+  static inline std::map<std::string, std::map<std::string, double>>* timings_ = nullptr;
+  static inline train::PredictorRegistry* predictors_ = nullptr;
+  static inline int counter_ = 0;
+};
+
+class ExportFormatTest : public ExportTest,
+                         public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
+
+TEST_P(ExportFormatTest, LoadsInItsHomeRuntimeAndMatchesTheService) {
+  ExportAndCheck(std::get<0>(GetParam()), std::get<1>(GetParam()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModelsAllFormats, ExportFormatTest,
+    ::testing::Combine(::testing::Values("binary_xgboost", "binary_linear", "multiclass_xgboost",
+                                         "multiclass_linear", "regression_xgboost"),
+                       ::testing::Values("onnx", "pmml", "sklearn", "pytorch", "tensorflow")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
+  auto s = CheckFormatSupported("churn_prediction", "coreml");
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_NE(s.message().find("onnx, pmml, sklearn, pytorch, tensorflow"), std::string::npos) << s;
+  EXPECT_TRUE(CheckFormatSupported("predictive_analytics", "tensorflow").ok());
+  auto unknown = CheckFormatSupported("no_such_model", "onnx");
+  EXPECT_TRUE(absl::IsInvalidArgument(unknown));
+  ExportInput in = Input("binary_xgboost", "coreml");
+  auto r = RunExport(in, *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_FALSE(std::filesystem::exists(in.output_zip));
+}
+
+TEST_F(ExportTest, MissingPythonEnvironmentIsAFailedPrecondition) {
+  ExportInput in = Input("binary_xgboost", "onnx");
+  in.python = "";
+  auto r = RunExport(in, *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("setup_python.sh"), std::string::npos);
+}
+
+TEST_F(ExportTest, CorruptedOnnxFailsTheParityCheck) {
+  RequireVenv();
+  ExportInput in = Input("binary_xgboost", "onnx");
+  in.tamper = [](const std::string& dir) -> absl::Status {
+    const std::string path = dir + "/model.onnx";
+    onnx::ModelProto m;
+    std::ifstream f(path, std::ios::binary);
+    if (!m.ParseFromIstream(&f)) return absl::InternalError("cannot parse");
+    for (auto& node : *m.mutable_graph()->mutable_node()) {
+      for (auto& a : *node.mutable_attribute()) {
+        if (a.name() == "base_values") {
+          for (int i = 0; i < a.floats_size(); ++i) a.set_floats(i, a.floats(i) + (i ? 0.3f : -0.3f));
+        }
+      }
+    }
+    std::ofstream o(path, std::ios::binary | std::ios::trunc);
+    return m.SerializeToOstream(&o) ? absl::OkStatus() : absl::InternalError("cannot write");
+  };
+  auto r = RunExport(in, *predictors_, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("parity check failed"), std::string::npos) << r.status();
+  EXPECT_FALSE(std::filesystem::exists(in.output_zip));
+}
+
+TEST_F(ExportTest, CorruptedSklearnConverterOutputFailsTheParityCheck) {
+  RequireVenv();
+  ExportInput in = Input("binary_linear", "sklearn");
+  const std::string python = in.python;
+  in.tamper = [python](const std::string& dir) -> absl::Status {
+    ProcessOptions o;
+    o.log_dir = dir;
+    o.timeout = std::chrono::seconds(120);
+    const std::string script =
+        "import joblib,sys; p=joblib.load(sys.argv[1]); p.steps[-1][1].intercept_ += 0.5; "
+        "joblib.dump(p, sys.argv[1])";
+    auto r = RunProcess({python, "-c", script, dir + "/model.joblib"}, o);
+    if (!r.ok()) return r.status();
+    return r->exit_code == 0 ? absl::OkStatus() : absl::InternalError(r->err);
+  };
+  auto r = RunExport(in, *predictors_, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("parity check failed"), std::string::npos) << r.status();
+}
+
+TEST_F(ExportTest, CancelledBeforeWritingStops) {
+  RequireVenv();
+  ExportInput in = Input("binary_xgboost", "tensorflow");
+  common::CancellationToken token;
+  token.Cancel(common::CancelReason::kUser);
+  auto r = RunExport(in, *predictors_, &token);
+  EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
+  EXPECT_FALSE(std::filesystem::exists(in.output_zip));
+}
+
+TEST(ExportUnitTest, HashBucketMatchesTheFeatureTransform) {
+  data::ColumnTransform c;
+  c.column = "item";
+  c.kind = data::FeatureKind::kCategorical;
+  c.levels = {"a"};
+  c.hash_buckets = 8;
+  for (const std::string v : {"h12", "hotel_7", "x", "ünï"}) {
+    float out[9];
+    data::FeatureTransform::EncodeCategorical(c, &v, out);
+    EXPECT_EQ(out[1 + HashBucket(v, 8)], 1.0f) << v;
+  }
+}
+
+TEST(ExportUnitTest, SubprocessTakesArgvLiterallyAndTimesOut) {
+  test::TempDir dir;
+  ProcessOptions o;
+  o.log_dir = dir.path();
+  auto r = RunProcess({"/bin/echo", "a;b", "$(touch /tmp/x)", "'q'"}, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->out, "a;b $(touch /tmp/x) 'q'\n");
+  o.timeout = std::chrono::milliseconds(200);
+  const auto start = std::chrono::steady_clock::now();
+  auto slow = RunProcess({"/bin/sleep", "10"}, o);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(slow.status())) << slow.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  common::CancellationToken token;
+  token.Cancel(common::CancelReason::kUser);
+  o.timeout = std::chrono::seconds(10);
+  o.cancel = &token;
+  EXPECT_TRUE(absl::IsCancelled(RunProcess({"/bin/sleep", "10"}, o).status()));
+}
+
+}  // namespace
+}  // namespace tsml::exporting
