@@ -115,9 +115,19 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
     }
     eo.link_ttl_seconds = config.export_link_ttl_seconds;
     eo.artifact_dir = config.artifact_dir;
-    eo.python = !config.python.empty() ? config.python
-                : std::filesystem::exists(".venv/bin/python") ? std::filesystem::absolute(".venv/bin/python").string()
-                                                              : "";
+    eo.python = config.python;
+    if (eo.python.empty()) {
+      // The venv `make build` creates: beside the working folder or the binary (build/tsml).
+      std::error_code ec;
+      const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+      for (const auto& candidate : {std::filesystem::path(".venv/bin/python"),
+                                    exe_dir / "../.venv/bin/python"}) {
+        if (std::filesystem::exists(candidate, ec)) {
+          eo.python = std::filesystem::absolute(candidate, ec).lexically_normal().string();
+          break;
+        }
+      }
+    }
     eo.data_db = app->data_db_.get();
     eo.predictors = options.predictors;
     app->exports_ = std::make_unique<service::ExportService>(eo, app->store_.get(), app->clock_,

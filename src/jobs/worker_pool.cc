@@ -8,6 +8,7 @@
 #include "common/strings.h"
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/strings.h"
 
 namespace tsml::jobs {
 namespace {
@@ -184,9 +185,14 @@ void WorkerPool::WorkerLoop(int index) {
 void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task) {
   if (task.kind != store::TaskKind::kTrain) {
     auto it = options_.handlers.find(task.kind);
-    absl::Status s = it == options_.handlers.end()
-                         ? absl::UnimplementedError("no handler for this task kind")
-                         : it->second(task);
+    absl::Status s = absl::UnimplementedError("no handler for this task kind");
+    if (it != options_.handlers.end()) {
+      try {
+        s = it->second(task);
+      } catch (const std::exception& e) {
+        s = absl::InternalError(common::StrCat("task crashed: ", e.what()));
+      }
+    }
     if (!s.ok()) {
       LogWarn("task failed", {{"taskId", task.id},
                               {"kind", std::string(store::TaskKindName(task.kind))},

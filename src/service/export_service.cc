@@ -154,6 +154,22 @@ absl::StatusOr<store::ExportRecord> ExportService::Download(const std::string& e
 }
 
 absl::Status ExportService::RunExportTask(const store::TaskRecord& task) {
+  try {
+    return RunExportTaskImpl(task);
+  } catch (const std::exception& ex) {
+    // Exceptions stop here: the export fails with a reason instead of staying "processing".
+    auto e = store_->GetExport(task.ref_id);
+    if (e.ok()) {
+      e->status = "failed";
+      e->failure_reason = common::StrCat("the export crashed: ", ex.what());
+      e->completed_at = clock_->NowMillis();
+      (void)store_->UpdateExport(*e);
+    }
+    return absl::InternalError(common::StrCat("export crashed: ", ex.what()));
+  }
+}
+
+absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task) {
   ASSIGN_OR_RETURN(store::ExportRecord e, store_->GetExport(task.ref_id));
   if (e.status != "pending" && e.status != "processing") return absl::OkStatus();
   e.status = "processing";

@@ -48,6 +48,7 @@ class ExportService {
 
  private:
   std::string Sign(const std::string& export_id, int64_t expires_s) const;
+  absl::Status RunExportTaskImpl(const store::TaskRecord& task);
 
   ExportServiceOptions options_;
   store::Store* store_;

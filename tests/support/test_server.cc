@@ -46,6 +46,7 @@ TestServer::TestServer(TestServerOptions options)
   o.config.artifact_dir = base + "/artifacts";
   o.config.workers = options.workers;
   o.config.jwt_secret = kTestSecret;
+  o.config.python = TSML_SOURCE_DIR "/.venv/bin/python";
   o.config.http_threads = 2;
   o.trainers = registry_.get();
   o.predictors = predictors_.get();
