@@ -18,8 +18,14 @@ std::string FormatIso8601(Millis t);
 // read as UTC. Fields are range-checked (Feb 30 is refused). nullopt when not a valid date.
 std::optional<Millis> ParseIso8601(std::string_view text);
 
-// Days since 1970-01-01 for a proleptic Gregorian date.
+// Days since 1970-01-01 for a proleptic Gregorian date, and back.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+struct CivilDate {
+  int64_t year;
+  unsigned month;  // 1-12
+  unsigned day;    // 1-31
+};
+CivilDate CivilFromDays(int64_t days);
 
 }  // namespace tsml::common
 

@@ -197,22 +197,14 @@ void FeatureTransform::EncodeTimestamp(double millis, float* out) {
   int64_t days = ms / 86400000;
   if (ms % 86400000 < 0) --days;
   const int64_t hour = (ms - days * 86400000) / 3600000;
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy_mar = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy_mar + 2) / 153;
-  const unsigned d = doy_mar - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = m <= 2 ? y + 1 : y;
+  const common::CivilDate civil = common::CivilFromDays(days);
+  const unsigned m = civil.month;
+  const int64_t year = civil.year;
   const int64_t doy = days - common::DaysFromCivil(year, 1, 1) + 1;
   out[0] = static_cast<float>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday (4)
   out[1] = static_cast<float>(m);
   out[2] = static_cast<float>(hour);
   out[3] = static_cast<float>(doy);
-  (void)d;
 }
 
 void FeatureTransform::EncodeCategorical(const ColumnTransform& c, const std::string* value,

@@ -327,18 +327,7 @@ absl::StatusOr<store::JobRecord> DeploymentService::Retrain(const auth::Principa
   }
   job.validation_strategy = parent.validation_strategy;
   job.compute_resources = parent.compute_resources;
-  if (options_.trainers) {
-    if (const auto* specs = options_.trainers->Hyperparams(job.model_type)) {
-      job.hyperparameters = train::ValidateHyperparameters(*specs, job.hyperparameters, errors);
-    }
-    options_.trainers->CheckRequest(job.model_type, job.validation_strategy, job.hyperparameters,
-                                    errors);
-    RETURN_IF_ERROR(errors.ToStatus());
-  }
-  if (options_.catalog) {
-    RETURN_IF_ERROR(
-        data::ValidateTrainingRequest(*options_.catalog, job.model_type, job.training_data));
-  }
+  RETURN_IF_ERROR(PrepareJob(options_.trainers, options_.catalog, job));
   job.id = ids_->Next();
   job.status = "pending";
   job.stage = "queued";

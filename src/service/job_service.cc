@@ -136,6 +136,22 @@ absl::StatusOr<store::JobRecord> ValidateInitiateBody(const Json& body) {
   return job;
 }
 
+absl::Status PrepareJob(const train::TrainerRegistry* trainers, data::DataCatalog* catalog,
+                        store::JobRecord& job) {
+  if (trainers) {
+    ValidationErrors errors;
+    if (const auto* specs = trainers->Hyperparams(job.model_type)) {
+      job.hyperparameters = train::ValidateHyperparameters(*specs, job.hyperparameters, errors);
+    }
+    trainers->CheckRequest(job.model_type, job.validation_strategy, job.hyperparameters, errors);
+    RETURN_IF_ERROR(errors.ToStatus());
+  }
+  if (catalog) {
+    RETURN_IF_ERROR(data::ValidateTrainingRequest(*catalog, job.model_type, job.training_data));
+  }
+  return absl::OkStatus();
+}
+
 JobService::JobService(JobServiceOptions options, store::Store* store,
                        const common::Clock* clock, common::IdGenerator* ids)
     : options_(std::move(options)), store_(store), clock_(clock), ids_(ids) {}
@@ -143,19 +159,7 @@ JobService::JobService(JobServiceOptions options, store::Store* store,
 absl::StatusOr<store::JobRecord> JobService::Initiate(const auth::Principal& who,
                                                       const Json& body) {
   ASSIGN_OR_RETURN(store::JobRecord job, ValidateInitiateBody(body));
-  if (options_.trainers) {
-    ValidationErrors errors;
-    if (const auto* specs = options_.trainers->Hyperparams(job.model_type)) {
-      job.hyperparameters = train::ValidateHyperparameters(*specs, job.hyperparameters, errors);
-    }
-    options_.trainers->CheckRequest(job.model_type, job.validation_strategy, job.hyperparameters,
-                                    errors);
-    RETURN_IF_ERROR(errors.ToStatus());
-  }
-  if (options_.catalog) {
-    RETURN_IF_ERROR(
-        data::ValidateTrainingRequest(*options_.catalog, job.model_type, job.training_data));
-  }
+  RETURN_IF_ERROR(PrepareJob(options_.trainers, options_.catalog, job));
   job.id = ids_->Next();
   job.status = "pending";
   job.stage = "queued";

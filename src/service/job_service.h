@@ -66,6 +66,11 @@ class JobService {
 // timestamps left for the caller), with defaults filled in. Exposed for tests and retrain.
 absl::StatusOr<store::JobRecord> ValidateInitiateBody(const Json& body);
 
+// Checks a job built from a request against the model type's hyperparameter schema (filling in
+// defaults), its own request checks, and the data sources. Shared by initiate and retrain.
+absl::Status PrepareJob(const train::TrainerRegistry* trainers, data::DataCatalog* catalog,
+                        store::JobRecord& job);
+
 // Shared validation of a `trainingData` object (initiate and retrain). Adds field errors
 // prefixed with `prefix`; returns the normalized object.
 Json ValidateTrainingData(const Json& value, const std::string& prefix,

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "common/cancellation.h"
 #include "common/clock.h"
+#include "common/time_util.h"
 #include "data/filters.h"
 #include "store/sql.h"
 
@@ -32,12 +33,8 @@ int SeasonLength(Frequency f);
 
 // ---- Calendar ---------------------------------------------------------------------------------
 
-struct CivilDate {
-  int64_t year;
-  unsigned month;  // 1-12
-  unsigned day;    // 1-31
-};
-CivilDate CivilFromDays(int64_t day);
+using common::CivilDate;
+using common::CivilFromDays;
 // Days since the epoch (floor division, also before 1970).
 int64_t DayOfMillis(common::Millis t);
 

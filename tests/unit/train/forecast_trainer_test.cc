@@ -1,6 +1,7 @@
 // demand_forecast: series building, Holt-Winters, the trainer on the seeded demo bookings and on
 // the real bike-sharing data (Fanaee-T & Gama 2013, UCI, CC BY 4.0), predictor round trips,
 // validation strategies and cancellation.
+#include "support/recording_sink.h"
 #include "train/forecast/forecast_trainer.h"
 
 #include <stdlib.h>
@@ -34,31 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using common::StrCat;
 
-class RecordingSink final : public ProgressSink {
- public:
-  void Report(double progress, std::string_view stage, std::optional<common::Millis>) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    values_.push_back(progress);
-    stages_.emplace_back(stage);
-  }
-  std::vector<double> values() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return values_;
-  }
-  std::vector<std::string> stages() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stages_;
-  }
-  double last() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return values_.empty() ? 0 : values_.back();
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<double> values_;
-  std::vector<std::string> stages_;
-};
+using test::RecordingSink;
 
 // Temporary folders, removed when the suite ends.
 std::vector<std::string>& TempDirs() {

@@ -1,6 +1,7 @@
 // The recommendation trainer on seeded demo data (SQLite): ALS and item-kNN beat the
 // most-popular baseline, every validation strategy, save → load → same recommendations, cold
 // start, cancellation, progress, and the predictor's input checks.
+#include "support/recording_sink.h"
 #include "train/recommend/recommend_trainer.h"
 
 #include <unistd.h>
@@ -34,28 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RecordingSink : public ProgressSink {
- public:
-  void Report(double progress, std::string_view stage,
-              std::optional<common::Millis> /*eta_at*/) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    values_.push_back(progress);
-    stages_.emplace_back(stage);
-  }
-  std::vector<double> values() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return values_;
-  }
-  std::vector<std::string> stages() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stages_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<double> values_;
-  std::vector<std::string> stages_;
-};
+using test::RecordingSink;
 
 class RecommendTrainerTest : public ::testing::Test {
  protected:

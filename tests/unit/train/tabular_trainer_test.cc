@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/recording_sink.h"
 #include "common/strings.h"
 #include "data/demo_data.h"
 #include "store/sql.h"
@@ -17,23 +18,7 @@
 namespace tsml::train::tabular {
 namespace {
 
-class RecordingSink final : public ProgressSink {
- public:
-  void Report(double progress, std::string_view stage, std::optional<common::Millis>) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    values_.push_back(progress);
-    stages_.emplace_back(stage);
-  }
-  std::vector<double> values() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return values_;
-  }
-  std::vector<std::string> stages_;
-
- private:
-  std::mutex mu_;
-  std::vector<double> values_;
-};
+using test::RecordingSink;
 
 class TabularTrainerTest : public ::testing::Test {
  protected:

@@ -2,6 +2,7 @@
 // and the real sentiment sentences (Kotzias et al., KDD 2015; UCI, CC BY 4.0) on SQLite, every
 // validation strategy, save → load → identical probabilities, cancellation, progress and the
 // predictor's input checks.
+#include "support/recording_sink.h"
 #include "train/text/text_trainer.h"
 
 #include <unistd.h>
@@ -291,28 +292,7 @@ TEST(TextModelTest, HyperparametersAreValidatedAndDefaulted) {
 
 // ---- the trainer on data ------------------------------------------------------------------------
 
-class RecordingSink : public ProgressSink {
- public:
-  void Report(double progress, std::string_view stage,
-              std::optional<common::Millis> /*eta_at*/) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    values_.push_back(progress);
-    stages_.emplace_back(stage);
-  }
-  std::vector<double> values() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return values_;
-  }
-  std::vector<std::string> stages() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stages_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<double> values_;
-  std::vector<std::string> stages_;
-};
+using test::RecordingSink;
 
 std::string CsvField(const std::string& s) {
   std::string out = "\"";

@@ -1,0 +1,41 @@
+// A progress sink that records every report, for trainer tests.
+#ifndef TSML_TESTS_SUPPORT_RECORDING_SINK_H_
+#define TSML_TESTS_SUPPORT_RECORDING_SINK_H_
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "train/trainer.h"
+
+namespace tsml::test {
+
+class RecordingSink final : public train::ProgressSink {
+ public:
+  void Report(double progress, std::string_view stage, std::optional<common::Millis>) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    values_.push_back(progress);
+    stages_.emplace_back(stage);
+  }
+  std::vector<double> values() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return values_;
+  }
+  std::vector<std::string> stages() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stages_;
+  }
+  double last() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return values_.empty() ? 0 : values_.back();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<double> values_;
+  std::vector<std::string> stages_;
+};
+
+}  // namespace tsml::test
+
+#endif  // TSML_TESTS_SUPPORT_RECORDING_SINK_H_
