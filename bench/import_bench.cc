@@ -1,5 +1,6 @@
 // Times `tsml import` into SQLite: writes a 20-column CSV of N rows (default 500000) to /tmp
 // and prints {"rows", "seconds", "rowsPerSecond", ...} as JSON. Usage: import_bench [N]
+#include "bench_util.h"
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,7 +13,18 @@
 #include "store/sql.h"
 
 int main(int argc, char** argv) {
-  const long rows = argc > 1 ? std::atol(argv[1]) : 500000;
+  long rows = 500000;
+  std::string results = "bench/results.json";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--out" && i + 1 < argc) {
+      results = argv[++i];
+    } else if (a == "--rows" && i + 1 < argc) {
+      rows = std::atol(argv[++i]);
+    } else if (std::atol(argv[i]) > 0) {
+      rows = std::atol(argv[i]);
+    }
+  }
   const std::string dir = "/tmp/tsml_import_bench_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const std::string csv = dir + "/bookings.csv";
@@ -59,6 +71,7 @@ int main(int argc, char** argv) {
                     {"seconds", report->seconds},
                     {"rowsPerSecond", report->rows / report->seconds}};
   std::cout << out.dump() << "\n";
+  tsml::bench::MergeResult(results, "csvImport", out);
   db->reset();
   std::filesystem::remove_all(dir);
   return 0;

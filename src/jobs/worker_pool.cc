@@ -334,6 +334,15 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
     }
     artifact_id = a.id;
   }
+  if (spec.incremental && result->evaluation.is_object() &&
+      !result->evaluation.contains("trainingMode")) {
+    // The trainer has no warm start: say so, as the retrain contract asks.
+    result->evaluation["trainingMode"] = {
+        {"mode", "full"},
+        {"incrementalRequested", true},
+        {"reason", common::StrCat(job->model_type,
+                                  " cannot continue from the deployed model; trained from scratch")}};
+  }
   auto completed = store_->CompleteJob(job->id, result->evaluation, artifact_id, now);
   if (completed.ok() && !*completed) RemoveQuietly(spec.artifact_dir);  // cancelled meanwhile
   (void)store_->Finish(task.id, owner, true, now);
