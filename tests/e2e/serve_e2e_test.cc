@@ -198,6 +198,37 @@ TEST_F(ServeE2eTest, PredictServesTheTrainedModelAndRecordsTraffic) {
   EXPECT_EQ(Call("POST", "/api/ml/deployment/stop/" + dep).status, 409);
 }
 
+TEST_F(ServeE2eTest, EveryModelTypeDeploysAndPredicts) {
+  struct Case {
+    const char* train;
+    const char* instances;
+    const char* expect_key;
+  };
+  const std::vector<Case> cases = {
+      {R"({"modelType":"recommendation","trainingData":{"source":"user_events"}})",
+       R"({"instances":[{"userId":"u100001"},{"userId":"nobody-new"}],"k":5})", "items"},
+      {R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"}})",
+       R"({"instances":[{"text":"Wonderful stay, the staff were amazing"},{"text":"not good at all, dirty room"}]})", "label"},
+      {R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"}})",
+       R"({"instances":[{}]})", "forecast"},
+      {R"({"modelType":"predictive_analytics","trainingData":{"source":"bookings","target":"amount"}})",
+       R"({"instances":[{"nights":4,"price_per_night":150.0}]})", "value"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    auto r = Call("POST", "/api/ml/training/initiate", c.train);
+    ASSERT_EQ(r.status, 202) << r.body;
+    const std::string job = Body(r)["jobId"];
+    ASSERT_EQ(WaitJob(job)["status"], "completed") << c.train;
+    const std::string dep = Deploy(job, "every-type-" + std::to_string(n++));
+    auto p = Call("POST", "/api/ml/predict/" + dep, c.instances);
+    ASSERT_EQ(p.status, 200) << c.train << " " << p.body;
+    const Json preds = Body(p)["predictions"];
+    ASSERT_FALSE(preds.empty());
+    for (const auto& pr : preds) EXPECT_TRUE(pr.contains(c.expect_key)) << pr.dump();
+  }
+}
+
 TEST_F(ServeE2eTest, StatusErrorsAndVersionHistory) {
   const std::string job1 = TrainChurn();
   const std::string dep1 = Deploy(job1, "churn-versions");
