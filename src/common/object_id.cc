@@ -18,12 +18,17 @@ IdGenerator::IdGenerator(const Clock* clock) : clock_(clock) {
 }
 
 std::string IdGenerator::Next() {
+  static constexpr char kHex[] = "0123456789abcdef";
   const uint32_t secs = static_cast<uint32_t>(clock_->NowMillis() / 1000);
-  const uint32_t count = counter_.fetch_add(1) & 0xFFFFFF;
-  char buf[25];
-  std::snprintf(buf, sizeof(buf), "%08x%02x%02x%02x%02x%02x%06x", secs, random_[0], random_[1],
-                random_[2], random_[3], random_[4], count);
-  return std::string(buf, 24);
+  const uint32_t count = counter_.fetch_add(1, std::memory_order_relaxed) & 0xFFFFFF;
+  std::string out(24, '0');
+  for (int i = 0; i < 8; ++i) out[i] = kHex[(secs >> (28 - 4 * i)) & 15];
+  for (int i = 0; i < 5; ++i) {
+    out[8 + 2 * i] = kHex[random_[i] >> 4];
+    out[9 + 2 * i] = kHex[random_[i] & 15];
+  }
+  for (int i = 0; i < 6; ++i) out[18 + i] = kHex[(count >> (20 - 4 * i)) & 15];
+  return out;
 }
 
 bool IsValidObjectId(std::string_view id) {

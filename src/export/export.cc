@@ -356,7 +356,8 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
                                cancel));
     ASSIGN_OR_RETURN(Json answer, LastJsonLine(script, r.out));
     layout = answer.value("layout", Json::object());
-    for (const auto& [k, v] : answer.value("versions", Json::object()).items()) libraries[k] = v;
+    const Json versions = answer.value("versions", Json::object());
+    for (const auto& [k, v] : versions.items()) libraries[k] = v;
   }
   metadata["libraryVersions"] = libraries;
   metadata["layout"] = layout;
@@ -392,7 +393,9 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   std::vector<double> want, got;
   Flatten(expected, &want);
   Flatten(answer->value("scores", Json::array()), &got);
-  double max_diff = 0;
+  // |diff| <= tolerance * max(1, |expected|): absolute for probabilities and small values;
+  // relative for large regression values, whose float32 representation alone is coarser.
+  double max_diff = 0, max_excess = 0;
   bool comparable = want.size() == got.size();
   for (size_t i = 0; comparable && i < want.size(); ++i) {
     const double d = std::fabs(want[i] - got[i]);
@@ -400,24 +403,27 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
       comparable = false;
     } else {
       max_diff = std::max(max_diff, d);
+      max_excess = std::max(max_excess, d / std::max(1.0, std::fabs(want[i])));
     }
   }
-  const bool passed = comparable && max_diff <= kParityTolerance;
+  const bool passed = comparable && max_excess <= kParityTolerance;
   ExportResult result;
   result.parity = {{"format", in.format},
                    {"runtime", answer->value("runtime", "")},
                    {"runtimeVersion", answer->value("runtimeVersion", "")},
                    {"rows", rows.size()},
                    {"maxAbsDiff", comparable ? Json(max_diff) : Json(nullptr)},
+                   {"maxScaledDiff", comparable ? Json(max_excess) : Json(nullptr)},
                    {"tolerance", kParityTolerance},
+                   {"rule", "|diff| <= tolerance * max(1, |expected|)"},
                    {"passed", passed}};
   if (answer->contains("checks")) result.parity["checks"] = (*answer)["checks"];
   if (!passed) {
     return fail(absl::InternalError(
         comparable ? StrCat("parity check failed: ", in.format, " model in ",
                             answer->value("runtime", ""), " differs from the service by up to ",
-                            max_diff, " (tolerance ", kParityTolerance, ") on ", rows.size(),
-                            " sample rows")
+                            max_diff, " (scaled ", max_excess, ", tolerance ", kParityTolerance,
+                            ") on ", rows.size(), " sample rows")
                    : StrCat("parity check failed: ", answer->value("runtime", ""), " returned ",
                             got.size(), " scores (NaN or missing ones included) for ", want.size(),
                             " expected")));

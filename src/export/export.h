@@ -30,6 +30,8 @@
 
 namespace tsml::exporting {
 
+// Parity: every score within kParityTolerance * max(1, |expected|) of the service's (absolute
+// for probabilities; relative for regression values above 1, where float32 itself is coarser).
 inline constexpr double kParityTolerance = 1e-4;
 inline constexpr int kSampleRows = 20;
 
@@ -52,7 +54,8 @@ struct ExportInput {
 struct ExportResult {
   int64_t file_size = 0;
   std::string checksum;  // SHA-256 (hex) of the zip
-  // {format, runtime, runtimeVersion, rows, maxAbsDiff, tolerance, passed}
+  // {format, runtime, runtimeVersion, rows, maxAbsDiff, maxScaledDiff, tolerance, rule,
+  //  passed, checks}
   Json parity;
   Json metadata;         // what metadata.json holds (also when it was not included)
   Json timings;          // seconds: {sample, write, zip, verify, total}
@@ -67,8 +70,8 @@ absl::Status CheckFormatSupported(const std::string& model_type, const std::stri
 
 // Writes and verifies the export. Errors: InvalidArgument (unsupported pair, unreadable
 // model), FailedPrecondition (no converter environment; the training data cannot be read
-// back), Internal (a converter failed; the parity check failed: max |diff| above
-// kParityTolerance, with the numbers in the message), DeadlineExceeded, Cancelled. On any
+// back), Internal (a converter failed; the parity check failed, with the numbers in the
+// message), DeadlineExceeded, Cancelled. On any
 // error `output_zip` does not exist afterwards.
 absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
                                        const train::PredictorRegistry& predictors,

@@ -129,20 +129,21 @@ DriftTracker::DriftTracker(DriftReference reference) : ref_(std::move(reference)
   score_counts_.reset(new std::atomic<uint64_t>[std::max<size_t>(1, ref_.score.bins())]());
 }
 
-void DriftTracker::Observe(const Json& instance) {
+void DriftTracker::Observe(const Json& instance, uint64_t weight) {
   if (!instance.is_object()) return;
-  rows_.fetch_add(1, std::memory_order_relaxed);
+  rows_.fetch_add(weight, std::memory_order_relaxed);
   static const Json kNull;
   for (size_t i = 0; i < ref_.columns.size(); ++i) {
     const DriftColumn& c = ref_.columns[i];
     auto it = instance.find(c.name);
-    counts_[i][c.BinOf(it == instance.end() ? kNull : *it)].fetch_add(1, std::memory_order_relaxed);
+    counts_[i][c.BinOf(it == instance.end() ? kNull : *it)].fetch_add(weight,
+                                                                      std::memory_order_relaxed);
   }
 }
 
-void DriftTracker::ObserveScore(double score) {
+void DriftTracker::ObserveScore(double score, uint64_t weight) {
   if (ref_.score.expected.empty()) return;
-  score_counts_[ref_.score.BinOf(Json(score))].fetch_add(1, std::memory_order_relaxed);
+  score_counts_[ref_.score.BinOf(Json(score))].fetch_add(weight, std::memory_order_relaxed);
 }
 
 Json DriftTracker::Report() const {

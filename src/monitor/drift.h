@@ -45,8 +45,9 @@ double Psi(const std::vector<double>& expected, const std::vector<uint64_t>& act
 class DriftTracker {
  public:
   explicit DriftTracker(DriftReference reference);
-  void Observe(const Json& instance);
-  void ObserveScore(double score);
+  // `weight`: how many rows this one stands for (when a batch is sampled).
+  void Observe(const Json& instance, uint64_t weight = 1);
+  void ObserveScore(double score, uint64_t weight = 1);
   uint64_t rows() const { return rows_.load(std::memory_order_relaxed); }
   // {"rows", "features": [{column, psi, status}], "prediction": {psi, status}, "maxPsi"}.
   Json Report() const;

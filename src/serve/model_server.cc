@@ -68,6 +68,18 @@ void PredictionLog::Add(std::string id, Entry e) {
   entries_.emplace(std::move(id), std::move(e));
 }
 
+void PredictionLog::AddBatch(std::vector<std::pair<std::string, Entry>>& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, e] : batch) {
+    if (entries_.size() >= capacity_ && !order_.empty()) {
+      entries_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(id);
+    entries_.emplace(std::move(id), std::move(e));
+  }
+}
+
 bool PredictionLog::Take(const std::string& id, Entry* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(id);
@@ -254,16 +266,23 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   d->stats.RecordRequest(us, instances ? instances->size() : 0, !predictions.ok());
   if (!predictions.ok()) return predictions.status();
+  // Drift sees up to 16 rows of a batch (a sample keeps big batches cheap).
+  const size_t drift_stride = instances ? std::max<size_t>(1, instances->size() / 16) : 1;
   if (d->drift) {
-    for (const Json& inst : *instances) d->drift->Observe(inst);
+    for (size_t i = 0; i < instances->size(); i += drift_stride) {
+      d->drift->Observe((*instances)[i], std::min(drift_stride, instances->size() - i));
+    }
   }
   // Give every prediction an id for later feedback, and log what was predicted.
+  std::vector<std::pair<std::string, PredictionLog::Entry>> logged;
+  logged.reserve(predictions->size());
+  size_t row = 0;
   for (Json& p : *predictions) {
-    if (d->drift && p.is_object()) {
+    if (d->drift && p.is_object() && row++ % drift_stride == 0) {
       if (auto it = p.find("probability"); it != p.end() && it->is_number()) {
-        d->drift->ObserveScore(it->get<double>());
+        d->drift->ObserveScore(it->get<double>(), drift_stride);
       } else if (auto v = p.find("value"); v != p.end() && v->is_number()) {
-        d->drift->ObserveScore(v->get<double>());
+        d->drift->ObserveScore(v->get<double>(), drift_stride);
       }
     }
     if (!p.is_object()) continue;
@@ -283,9 +302,10 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
       p["predictionId"] = id;
       continue;
     }
-    d->log.Add(id, std::move(e));
-    p["predictionId"] = std::move(id);
+    p["predictionId"] = id;
+    logged.emplace_back(std::move(id), std::move(e));
   }
+  d->log.AddBatch(logged);
   return Json{{"predictions", *std::move(predictions)},
               {"deploymentId", deployment_id},
               {"modelVersion", d->record.version.empty() ? d->record.training_job_id

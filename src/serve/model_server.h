@@ -54,6 +54,8 @@ class PredictionLog {
   };
   explicit PredictionLog(size_t capacity) : capacity_(capacity) {}
   void Add(std::string id, Entry e);
+  // Adds many under one lock (a batch request).
+  void AddBatch(std::vector<std::pair<std::string, Entry>>& entries);
   bool Take(const std::string& id, Entry* out);
 
  private:
