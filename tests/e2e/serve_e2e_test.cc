@@ -381,6 +381,32 @@ TEST_F(ServeE2eTest, RetrainValidatesAndIncrementalStartsFromTheDeployedModel) {
   EXPECT_GT(done["trainingMode"]["baseRounds"].get<int>(), 0);
 }
 
+TEST_F(ServeE2eTest, IncrementalRecommenderRetrainStartsFromTheDeployedFactors) {
+  auto r = Call("POST", "/api/ml/training/initiate",
+                R"({"modelType":"recommendation","trainingData":{"source":"user_events"}})");
+  const std::string job = Body(r)["jobId"];
+  ASSERT_EQ(WaitJob(job)["status"], "completed");
+  const std::string dep = Deploy(job, "recs-retrain");
+  auto rt = Call("POST", "/api/ml/training/retrain/" + dep,
+                 R"({"trainingData":{"source":"user_events"},"incremental":true})");
+  ASSERT_EQ(rt.status, 202) << rt.body;
+  Json done = WaitJob(Body(rt)["jobId"]);
+  ASSERT_EQ(done["status"], "completed") << done.dump();
+  EXPECT_EQ(done["trainingMode"]["mode"], "incremental") << done.dump();
+  // A forecast cannot warm-start: the job says so and trains from scratch.
+  auto f = Call("POST", "/api/ml/training/initiate",
+                R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"}})");
+  const std::string fjob = Body(f)["jobId"];
+  ASSERT_EQ(WaitJob(fjob)["status"], "completed");
+  const std::string fdep = Deploy(fjob, "forecast-retrain");
+  auto ft = Call("POST", "/api/ml/training/retrain/" + fdep,
+                 R"({"trainingData":{"source":"bookings"},"incremental":true})");
+  Json fdone = WaitJob(Body(ft)["jobId"]);
+  ASSERT_EQ(fdone["status"], "completed") << fdone.dump();
+  EXPECT_EQ(fdone["trainingMode"]["mode"], "full");
+  EXPECT_EQ(fdone["trainingMode"]["incrementalRequested"], true);
+}
+
 TEST_F(ServeE2eTest, ActiveDeploymentsServeAgainAfterARestart) {
   const std::string job = TrainChurn();
   const std::string dep = Deploy(job, "churn-restart");

@@ -603,10 +603,17 @@ absl::StatusOr<double> NdcgOn(const RecommenderModel& model, const Validation& v
 // Trains on `pairs`; with a validation slice, records ndcg per epoch and (ALS, epochs ≥
 // kEarlyStoppingMinEpochs, early stopping on) stops after kPatience epochs without a better
 // score, keeping the best epoch's factors. `on_unit` is called after each epoch (or once).
+// Ids of the rows and columns and the previous model's factors, for an incremental retrain.
+struct WarmStart {
+  const NamedFactors* previous = nullptr;
+  const std::vector<std::string>* user_ids = nullptr;
+  const std::vector<std::string>* item_ids = nullptr;
+};
+
 absl::StatusOr<Fitted> Fit(const std::vector<Pair>& pairs, int32_t num_users, int32_t num_items,
                            const Params& p, const Validation* val, int threads,
                            const common::CancellationToken* cancel,
-                           const std::function<void()>& on_unit) {
+                           const std::function<void()>& on_unit, const WarmStart& warm = {}) {
   Fitted out;
   const auto seen = MatrixOf(pairs, num_users, num_items);
   const bool use_val = val != nullptr && !val->empty();
@@ -659,7 +666,9 @@ absl::StatusOr<Fitted> Fit(const std::vector<Pair>& pairs, int32_t num_users, in
     }
     return true;
   };
-  auto trained = TrainAls(*seen, AlsOptionsOf(p, threads), hooks);
+  auto trained = warm.previous ? TrainAlsWarm(*seen, *warm.user_ids, *warm.item_ids,
+                                              *warm.previous, AlsOptionsOf(p, threads), hooks)
+                               : TrainAls(*seen, AlsOptionsOf(p, threads), hooks);
   if (!hook_error.ok()) return hook_error;
   if (!trained.ok()) return trained.status();
   out.factors = stop_early ? std::move(best) : std::move(*trained);
@@ -1080,8 +1089,34 @@ absl::StatusOr<TrainResult> TrainRecommender(const TrainSpec& spec, TrainContext
   }
   RETURN_IF_ERROR(CheckCancel(ctx));
   const double before_final = units_done;
+  // Incremental retrain: ALS starts from the deployed model's factors (known users and items
+  // keep theirs; new ones start random).
+  Json training_mode = {{"mode", "full"}};
+  std::optional<NamedFactors> previous;
+  if (spec.incremental) {
+    std::string why;
+    if (spec.warm_start_path.empty()) {
+      why = "the deployed model's artifact is unavailable";
+    } else if (!als) {
+      why = "item-kNN has no factors to continue from";
+    } else if (auto loaded = LoadRecommendPredictor(spec.warm_start_path); !loaded.ok()) {
+      why = "the deployed model could not be read";
+    } else if (auto* rp = dynamic_cast<RecommendPredictor*>(loaded->get()); rp == nullptr) {
+      why = "the deployed model is not a recommender";
+    } else if (auto f = rp->Factors(); !f.ok() || f->factors.users.cols() != final_params.factors) {
+      why = "the deployed model has a different number of factors";
+    } else {
+      previous = *std::move(f);
+    }
+    training_mode = previous ? Json{{"mode", "incremental"},
+                                    {"warmStartedUsers", previous->user_ids.size()},
+                                    {"warmStartedItems", previous->item_ids.size()}}
+                             : Json{{"mode", "full"}, {"incrementalRequested", true}, {"reason", why}};
+  }
+  WarmStart warm;
+  if (previous) warm = {&*previous, &data.user_ids, &data.item_ids};
   ASSIGN_OR_RETURN(Fitted final_fit, Fit(pairs, num_users, num_items, final_params, nullptr,
-                                         threads, ctx.cancel, on_unit));
+                                         threads, ctx.cancel, on_unit, warm));
   units_done = before_final + units_per_fit;
   const auto all_seen = MatrixOf(pairs, num_users, num_items);
   const RecommenderModel final_model = ModelOf(final_fit, all_seen);
@@ -1311,6 +1346,7 @@ absl::StatusOr<TrainResult> TrainRecommender(const TrainSpec& spec, TrainContext
   }
   algo["refit"] = "the deployed model is refit on every interaction";
   evaluation["algorithm"] = algo;
+  evaluation["trainingMode"] = training_mode;
   if (!tuning.is_null()) evaluation["tuning"] = tuning;
 
   // ---- Artifact ----
