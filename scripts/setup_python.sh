@@ -40,6 +40,7 @@ echo "setup_python: creating $VENV from $REQ (takes a few minutes the first time
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" >&2
-"$VENV/bin/python" -c 'import numpy, sklearn, xgboost, onnx, onnxruntime, pypmml, lxml, torch, tensorflow' >&2
+TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" -c \
+  'import numpy, sklearn, xgboost, onnx, onnxruntime, pypmml, lxml, torch, tensorflow' >&2
 echo "$want" > "$STAMP"
 echo "setup_python: ready in $(( $(date +%s) - start )) s, $(du -sh "$VENV" | cut -f1)" >&2

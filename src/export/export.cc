@@ -19,6 +19,7 @@
 #include "export/tabular_ir.h"
 #include "export/zip_writer.h"
 #include "train/bundle.h"
+#include "train/recommend/recommend_model.h"
 #include "train/tabular/tabular_model.h"
 
 #ifndef TSML_EXPORT_TOOLS_DIR
@@ -83,10 +84,10 @@ void Flatten(const Json& j, std::vector<double>* out) {
 }
 
 std::string Readme(const std::string& format, const std::string& model_type, Task task) {
-  const std::string scores =
-      task == Task::kBinary ? "the positive-class probability"
-      : task == Task::kMulticlass ? "the class probabilities (in `classes` order)"
-                                  : "the predicted value";
+  const std::string scores = task == Task::kBinary ? "the positive-class probability"
+                             : task == Task::kMulticlass
+                                 ? "the class probabilities (in `classes` order)"
+                                 : "the predicted value";
   std::string how;
   if (format == "onnx") {
     how =
@@ -96,7 +97,8 @@ std::string Readme(const std::string& format, const std::string& model_type, Tas
         "`value` (regression).\n";
   } else if (format == "pmml") {
     how =
-        "Score `model.pmml` (PMML 4.4) with any PMML evaluator (pypmml, JPMML). Inputs are the raw\n"
+        "Score `model.pmml` (PMML 4.4) with any PMML evaluator (pypmml, JPMML). Inputs are the "
+        "raw\n"
         "columns (timestamps as epoch milliseconds); outputs `probability(<class>)` or\n"
         "`predicted_<target>`.\n";
   } else if (format == "sklearn") {
@@ -111,12 +113,13 @@ std::string Readme(const std::string& format, const std::string& model_type, Tas
         "`encodedInputs`; NaN = missing).\n";
   } else {
     how =
-        "`tf.saved_model.load(\"saved_model\").signatures[\"serving_default\"](features=x)` with x a\n"
+        "`tf.saved_model.load(\"saved_model\").signatures[\"serving_default\"](features=x)` with x "
+        "a\n"
         "float32 tensor [N, F] of the encoded features (metadata.json `encodedFeatureNames`;\n"
         "sample.json `encodedInputs`; NaN = missing).\n";
   }
-  return StrCat("# tsml export: ", model_type, " as ", format, "\n\n", how,
-                "\nThe model returns ", scores,
+  return StrCat("# tsml export: ", model_type, " as ", format, "\n\n", how, "\nThe model returns ",
+                scores,
                 ". sample.json holds raw input rows and the scores the tsml service\n"
                 "computed for them (`expectedScores`); the export was verified against them.\n");
 }
@@ -142,6 +145,16 @@ absl::StatusOr<ProcessResult> RunPython(const ExportInput& in, const std::string
   return r;
 }
 
+// What a model family hands to the common part of RunExport.
+struct Prepared {
+  Json sample;          // sample.json
+  Json expected;        // the service's scores (sample["expectedScores"])
+  Json expected_items;  // recommendation: the service's item ids per row (else null)
+  Json metadata;        // metadata.json
+  std::string readme;
+  double sample_seconds = 0, write_seconds = 0;
+};
+
 // The last line of a converter's stdout is its JSON answer.
 absl::StatusOr<Json> LastJsonLine(const std::string& script, const std::string& out) {
   const std::vector<std::string> lines = common::Split(out, '\n');
@@ -151,61 +164,32 @@ absl::StatusOr<Json> LastJsonLine(const std::string& script, const std::string& 
   return *j;
 }
 
-}  // namespace
-
-std::string TsmlVersion() { return TSML_VERSION; }
-
-const std::vector<std::string>& AllFormats() {
-  static const std::vector<std::string> kAll = {"onnx", "pmml", "sklearn", "pytorch",
-                                                "tensorflow"};
-  return kAll;
+// The job's parameters and metrics for metadata.json.
+void AddJobMetadata(const ExportInput& in, Json* metadata) {
+  Json job_params = Json::object();
+  if (!in.job.is_object()) {
+    (*metadata)["trainingJob"] = std::move(job_params);
+    (*metadata)["metrics"] = nullptr;
+    return;
+  }
+  for (const char* k :
+       {"jobId", "modelType", "trainingData", "hyperparameters", "validationStrategy",
+        "computeResources", "createdAt", "completedAt", "createdBy"}) {
+    if (in.job.contains(k)) job_params[k] = in.job[k];
+  }
+  Json metrics = in.job.value("metrics", Json());
+  if (metrics.is_null() && in.job.contains("evaluation") && in.job["evaluation"].is_object()) {
+    metrics = in.job["evaluation"].value("metrics", Json());
+  }
+  (*metadata)["trainingJob"] = std::move(job_params);
+  (*metadata)["metrics"] = std::move(metrics);
 }
 
-std::vector<std::string> SupportedFormats(const std::string& model_type) {
-  if (IsTabular(model_type)) return AllFormats();
-  return {};
-}
-
-absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format) {
-  const std::vector<std::string> ok = SupportedFormats(model_type);
-  if (std::find(ok.begin(), ok.end(), format) != ok.end()) return absl::OkStatus();
-  if (ok.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat("models of type '", model_type, "' cannot be exported yet"));
-  }
-  return absl::InvalidArgumentError(StrCat("format '", format, "' is not supported for ",
-                                           model_type, " models; supported: ",
-                                           common::StrJoin(ok, ", ")));
-}
-
-absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
-                                       const train::PredictorRegistry& predictors,
-                                       const common::CancellationToken* cancel) {
-  const auto t_start = Clock::now();
-  RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format));
-  if (in.python.empty() || access(in.python.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(
-        "exports are verified in the converters' Python environment, which is not available "
-        "(create it with scripts/setup_python.sh, which `make build` runs)");
-  }
-  if (in.work_dir.empty() || in.output_zip.empty()) {
-    return absl::InvalidArgumentError("work_dir and output_zip are required");
-  }
-  std::error_code ec;
-  std::filesystem::remove(in.output_zip, ec);
-  auto fail = [&](absl::Status s) {
-    std::error_code ignored;
-    std::filesystem::remove(in.output_zip, ignored);
-    return s;
-  };
-  const std::string stage = in.work_dir + "/stage";
-  const std::string model_dir = stage + "/model";
-  std::filesystem::create_directories(model_dir, ec);
-  if (ec) return absl::InternalError(StrCat("cannot create ", model_dir, ": ", ec.message()));
-  auto cancelled = [&] { return cancel != nullptr && cancel->cancelled(); };
-
-  // The model, natively.
-  ASSIGN_OR_RETURN(Json bundle, train::ReadBundle(in.bundle_path));
+// The tabular model: sample rows, metadata and the model files in `model_dir`.
+absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
+                            const train::PredictorRegistry& predictors,
+                            const std::string& model_dir, const common::CancellationToken* cancel,
+                            Prepared* out) {
   ASSIGN_OR_RETURN(std::unique_ptr<train::tabular::TabularModel> model,
                    train::tabular::TabularModel::FromBundle(bundle));
   ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
@@ -214,11 +198,13 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
 
   // Sample rows and the scores the service gives them.
   const auto t_sample = Clock::now();
-  const Json training_data = in.job.value("trainingData", Json::object());
+  Json training_data =
+      in.job.is_object() ? in.job.value("trainingData", Json::object()) : Json::object();
+  if (!training_data.is_object()) training_data = Json::object();
   std::string target;
-  ASSIGN_OR_RETURN(Json rows, DrawTabularSample(in.data_db, in.model_type, training_data,
-                                                model->transform(), kSampleRows, &ir.hashed,
-                                                &target));
+  ASSIGN_OR_RETURN(Json rows,
+                   DrawTabularSample(in.data_db, in.model_type, training_data, model->transform(),
+                                     kSampleRows, &ir.hashed, &target));
   if (target.empty()) target = training_data.value("target", "target");
   ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, Json::object()));
   Json expected = Json::array();
@@ -266,12 +252,12 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
     size_t offset = 0;
     for (const auto& c : model->transform().columns()) {
       const size_t w = data::FeatureTransform::Width(c);
-      features.push_back(
-          {{"name", c.column},
-           {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
-                    : c.kind == data::FeatureKind::kCategorical ? "categorical"
-                                                                : "timestamp"},
-           {"encodedAs", std::vector<std::string>(names.begin() + offset, names.begin() + offset + w)}});
+      features.push_back({{"name", c.column},
+                          {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
+                                   : c.kind == data::FeatureKind::kCategorical ? "categorical"
+                                                                               : "timestamp"},
+                          {"encodedAs", std::vector<std::string>(names.begin() + offset,
+                                                                 names.begin() + offset + w)}});
       offset += w;
     }
   }
@@ -285,33 +271,24 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
                  {"maxDepth", depth},
                  {"baseMargin", ir.trees->base_margin}};
   } else {
-    estimator = {{"type", "linear"}, {"standardized", true}, {"outputs", ir.linear->weights.size()}};
-  }
-  Json job_params = Json::object();
-  for (const char* k : {"jobId", "modelType", "trainingData", "hyperparameters",
-                        "validationStrategy", "computeResources", "createdAt", "completedAt",
-                        "createdBy"}) {
-    if (in.job.contains(k)) job_params[k] = in.job[k];
-  }
-  Json metrics = in.job.value("metrics", Json());
-  if (metrics.is_null() && in.job.contains("evaluation") && in.job["evaluation"].is_object()) {
-    metrics = in.job["evaluation"].value("metrics", Json());
+    estimator = {
+        {"type", "linear"}, {"standardized", true}, {"outputs", ir.linear->weights.size()}};
   }
   Json libraries = bundle.value("libraryVersions", Json::object());
-  Json metadata = {{"modelType", in.model_type},
-                   {"task", ir.task_name},
-                   {"format", in.format},
-                   {"tsmlVersion", TsmlVersion()},
-                   {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
-                   {"target", target},
-                   {"features", features},
-                   {"encodedFeatureNames", model->transform().feature_names()},
-                   {"featureTransformation", model->transform().ToJson()},
-                   {"estimator", estimator},
-                   {"trainingJob", job_params},
-                   {"metrics", metrics},
-                   {"libraryVersions", libraries},
-                   {"trainedAt", bundle.value("trainedAt", Json())}};
+  Json metadata = {
+      {"modelType", in.model_type},
+      {"task", ir.task_name},
+      {"format", in.format},
+      {"tsmlVersion", TsmlVersion()},
+      {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+      {"target", target},
+      {"features", features},
+      {"encodedFeatureNames", model->transform().feature_names()},
+      {"featureTransformation", model->transform().ToJson()},
+      {"estimator", estimator},
+      {"libraryVersions", libraries},
+      {"trainedAt", bundle.value("trainedAt", Json())}};
+  AddJobMetadata(in, &metadata);
   if (ir.task != Task::kRegression) {
     metadata["classes"] = ir.classes;
     metadata["threshold"] = ir.threshold;
@@ -324,7 +301,7 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
 
   // The model in the format's own layout.
   const auto t_write = Clock::now();
-  if (cancelled()) return absl::CancelledError("export cancelled");
+  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("export cancelled");
   Json layout;
   const Json props = {{"modelType", in.model_type},
                       {"task", ir.task_name},
@@ -350,10 +327,10 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
     const std::string script = in.format == "sklearn"   ? "to_sklearn.py"
                                : in.format == "pytorch" ? "to_torch.py"
                                                         : "to_tf.py";
-    ASSIGN_OR_RETURN(ProcessResult r,
-                     RunPython(in, script,
-                               {"--spec", spec_path, "--out", model_dir + "/" + ModelEntry(in.format)},
-                               cancel));
+    ASSIGN_OR_RETURN(
+        ProcessResult r,
+        RunPython(in, script,
+                  {"--spec", spec_path, "--out", model_dir + "/" + ModelEntry(in.format)}, cancel));
     ASSIGN_OR_RETURN(Json answer, LastJsonLine(script, r.out));
     layout = answer.value("layout", Json::object());
     const Json versions = answer.value("versions", Json::object());
@@ -361,15 +338,215 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   }
   metadata["libraryVersions"] = libraries;
   metadata["layout"] = layout;
+  out->write_seconds = Since(t_write);
+  out->sample_seconds = sample_seconds;
+  out->readme = Readme(in.format, in.model_type, ir.task);
+  out->sample = std::move(sample);
+  out->expected = std::move(expected);
+  out->metadata = std::move(metadata);
+  return absl::OkStatus();
+}
+
+// A recommendation model (ALS): user ids in, the top-k unseen items and their scores out.
+absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
+                                   const train::PredictorRegistry& predictors,
+                                   const std::string& model_dir,
+                                   const common::CancellationToken* cancel, Prepared* out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<train::recommend::RecommendPredictor> rec,
+                   train::recommend::RecommendPredictor::FromBundle(bundle));
+  if (rec->model().algorithm() != train::recommend::Algorithm::kAls) {
+    return absl::InvalidArgumentError(
+        "only ALS recommendation models can be exported (item_knn scores need the user's "
+        "history as input)");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
+                   predictors.Load(in.model_type, in.bundle_path));
+  const auto t_sample = Clock::now();
+  int k = 10;
+  if (const auto h = bundle.find("hyperparameters"); h != bundle.end() && h->is_object()) {
+    if (auto it = h->find("k"); it != h->end() && it->is_number_integer()) {
+      k = std::clamp(it->get<int>(), 1, 100);
+    }
+  }
+  k = std::min<int>(k, rec->model().num_items());
+  // Known users spread over the index, one unknown (cold start).
+  const auto& users = rec->user_ids();
+  Json rows = Json::array();
+  const int known = std::min<int>(kSampleRows - 1, static_cast<int>(users.size()));
+  for (int i = 0; i < known; ++i) {
+    rows.push_back({{"userId", users[static_cast<size_t>(i) * users.size() / known]}});
+  }
+  rows.push_back({{"userId", "__tsml_unknown_user__"}});
+  ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, {{"k", k}}));
+  Json expected = Json::array(), items = Json::array();
+  try {
+    for (const Json& p : predictions) {
+      Json s = Json::array(), ids = Json::array();
+      for (const Json& item : p.at("items")) {
+        s.push_back(item.at("score"));
+        ids.push_back(item.at("itemId"));
+      }
+      expected.push_back(std::move(s));
+      items.push_back(std::move(ids));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("unexpected prediction shape: ", e.what()));
+  }
+  out->sample = {{"rows", rows},
+                 {"k", k},
+                 {"expectedScores", expected},
+                 {"expectedItems", items},
+                 {"scoreKind", "topKItemScores"},
+                 {"task", "ranking"}};
+  out->sample_seconds = Since(t_sample);
+
+  const auto& factors = rec->model().factors();
+  Json metadata = {
+      {"modelType", in.model_type},
+      {"task", "ranking"},
+      {"format", in.format},
+      {"tsmlVersion", TsmlVersion()},
+      {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+      {"algorithm", "als"},
+      {"users", rec->model().num_users()},
+      {"items", rec->model().num_items()},
+      {"factors", factors.items.cols()},
+      {"k", k},
+      {"features", Json::array({{{"name", "userId"}, {"type", "categorical"}}})},
+      {"scoring",
+       "score(user, item) = user_factors[user] · item_factors[item]; the "
+       "user's training items are excluded; unknown users get item "
+       "popularity (share of users)"},
+      {"trainedAt", bundle.value("trainedAt", Json())}};
+  AddJobMetadata(in, &metadata);
+  Json libraries = bundle.value("libraryVersions", Json::object());
+
+  const auto t_write = Clock::now();
+  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("export cancelled");
+  RecommenderArrays arrays;
+  arrays.user_ids = &rec->user_ids();
+  arrays.item_ids = &rec->item_ids();
+  arrays.factors = static_cast<int>(factors.items.cols());
+  arrays.user_factors.assign(factors.users.data(), factors.users.data() + factors.users.size());
+  arrays.item_factors.assign(factors.items.data(), factors.items.data() + factors.items.size());
+  arrays.popularity = rec->model().popularity();
+  const auto& seen = rec->model().seen();
+  arrays.seen_ptr = seen.ptr;
+  arrays.seen_index = seen.index;
+  Json layout;
+  const Json props = {
+      {"modelType", in.model_type}, {"tsmlVersion", TsmlVersion()}, {"algorithm", "als"}};
+  if (in.format == "onnx") {
+    RETURN_IF_ERROR(WriteRecommendOnnx(arrays, props, model_dir + "/model.onnx", &layout));
+    libraries["onnx"] = "1.12 (libonnx, ai.onnx opset 15, IR 8)";
+  } else {
+    Json spec = {{"kind", "recommendation"},           {"userIds", *arrays.user_ids},
+                 {"itemIds", *arrays.item_ids},        {"factors", arrays.factors},
+                 {"userFactors", arrays.user_factors}, {"itemFactors", arrays.item_factors},
+                 {"popularity", arrays.popularity},    {"seenPtr", arrays.seen_ptr},
+                 {"seenIndex", arrays.seen_index}};
+    const std::string spec_path = in.work_dir + "/spec.json";
+    RETURN_IF_ERROR(common::WriteFileAtomic(spec_path, spec.dump()));
+    ASSIGN_OR_RETURN(ProcessResult r,
+                     RunPython(in, "to_torch.py",
+                               {"--spec", spec_path, "--out", model_dir + "/model.pt"}, cancel));
+    ASSIGN_OR_RETURN(Json answer, LastJsonLine("to_torch.py", r.out));
+    layout = answer.value("layout", Json::object());
+    const Json versions = answer.value("versions", Json::object());
+    for (const auto& [name, v] : versions.items()) libraries[name] = v;
+  }
+  metadata["libraryVersions"] = libraries;
+  metadata["layout"] = layout;
+  out->write_seconds = Since(t_write);
+  out->readme = StrCat(
+      "# tsml export: recommendation (ALS) as ", in.format, "\n\n",
+      in.format == "onnx"
+          ? "Load `model.onnx` with onnxruntime. Inputs: `user_id` (string [N]) and `k` (int64 "
+            "[1]).\nOutputs: `item_ids` (string [N, k]) and `scores` (float32 [N, k]), best "
+            "first.\n"
+          : "`torch.jit.load(\"model.pt\")(user_ids, k)` with a list of user id strings and an "
+            "int;\nreturns (item ids [N][k], scores float32 [N, k]), best first.\n",
+      "\nItems the user interacted with in training are excluded; an unknown user gets the most\n"
+      "popular items (score: share of users). sample.json holds user ids and the items and\n"
+      "scores the tsml service returned for them; the export was verified against them.\n");
+  out->expected = std::move(expected);
+  out->expected_items = std::move(items);
+  out->metadata = std::move(metadata);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string TsmlVersion() { return TSML_VERSION; }
+
+const std::vector<std::string>& AllFormats() {
+  static const std::vector<std::string> kAll = {"onnx", "pmml", "sklearn", "pytorch", "tensorflow"};
+  return kAll;
+}
+
+std::vector<std::string> SupportedFormats(const std::string& model_type) {
+  if (IsTabular(model_type)) return AllFormats();
+  if (model_type == "recommendation") return {"onnx", "pytorch"};
+  return {};
+}
+
+absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format) {
+  const std::vector<std::string> ok = SupportedFormats(model_type);
+  if (std::find(ok.begin(), ok.end(), format) != ok.end()) return absl::OkStatus();
+  if (ok.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("models of type '", model_type, "' cannot be exported yet"));
+  }
+  return absl::InvalidArgumentError(StrCat("format '", format, "' is not supported for ",
+                                           model_type,
+                                           " models; supported: ", common::StrJoin(ok, ", ")));
+}
+
+absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
+                                       const train::PredictorRegistry& predictors,
+                                       const common::CancellationToken* cancel) {
+  const auto t_start = Clock::now();
+  RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format));
+  if (in.python.empty() || access(in.python.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        "exports are verified in the converters' Python environment, which is not available "
+        "(create it with scripts/setup_python.sh, which `make build` runs)");
+  }
+  if (in.work_dir.empty() || in.output_zip.empty()) {
+    return absl::InvalidArgumentError("work_dir and output_zip are required");
+  }
+  std::error_code ec;
+  std::filesystem::remove(in.output_zip, ec);
+  auto fail = [&](absl::Status s) {
+    std::error_code ignored;
+    std::filesystem::remove(in.output_zip, ignored);
+    return s;
+  };
+  const std::string stage = in.work_dir + "/stage";
+  const std::string model_dir = stage + "/model";
+  std::filesystem::create_directories(model_dir, ec);
+  if (ec) return absl::InternalError(StrCat("cannot create ", model_dir, ": ", ec.message()));
+  auto cancelled = [&] { return cancel != nullptr && cancel->cancelled(); };
+
+  // The model, natively.
+  ASSIGN_OR_RETURN(Json bundle, train::ReadBundle(in.bundle_path));
+  Prepared prepared;
+  if (in.model_type == "recommendation") {
+    RETURN_IF_ERROR(PrepareRecommendation(in, bundle, predictors, model_dir, cancel, &prepared));
+  } else {
+    RETURN_IF_ERROR(PrepareTabular(in, bundle, predictors, model_dir, cancel, &prepared));
+  }
   if (in.tamper) RETURN_IF_ERROR(in.tamper(model_dir));
-  const double write_seconds = Since(t_write);
+  const Json& sample = prepared.sample;
+  const Json& expected = prepared.expected;
+  const Json& metadata = prepared.metadata;
+  const size_t sample_rows = sample["rows"].size();
 
   // The zip: model files, sample.json, metadata.json, README.md.
   const auto t_zip = Clock::now();
   if (cancelled()) return absl::CancelledError("export cancelled");
   RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/sample.json", sample.dump(2)));
-  RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/README.md",
-                                          Readme(in.format, in.model_type, ir.task)));
+  RETURN_IF_ERROR(common::WriteFileAtomic(stage + "/README.md", prepared.readme));
   std::vector<std::pair<std::string, std::string>> entries;
   AddTree(model_dir, "", &entries);
   entries.emplace_back("sample.json", stage + "/sample.json");
@@ -383,10 +560,9 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
 
   // Verification in the home runtime, from the zip itself.
   const auto t_verify = Clock::now();
-  auto verified = RunPython(in, "verify.py",
-                            {"--format", in.format, "--zip", in.output_zip, "--work",
-                             in.work_dir + "/verify"},
-                            cancel);
+  auto verified = RunPython(
+      in, "verify.py",
+      {"--format", in.format, "--zip", in.output_zip, "--work", in.work_dir + "/verify"}, cancel);
   if (!verified.ok()) return fail(verified.status());
   auto answer = LastJsonLine("verify.py", verified->out);
   if (!answer.ok()) return fail(answer.status());
@@ -406,35 +582,66 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
       max_excess = std::max(max_excess, d / std::max(1.0, std::fabs(want[i])));
     }
   }
-  const bool passed = comparable && max_excess <= kParityTolerance;
+  // Recommendations: the same items in the same order, but where the service's scores at
+  // neighbouring ranks are within the tolerance (a tie up to float rounding).
+  int64_t item_mismatches = 0;
+  if (!prepared.expected_items.is_null()) {
+    const Json got_items = answer->value("items", Json::array());
+    if (got_items.size() != prepared.expected_items.size()) comparable = false;
+    for (size_t r = 0; comparable && r < got_items.size(); ++r) {
+      const Json& want_row = prepared.expected_items[r];
+      const Json& scores_row = expected[r];
+      if (got_items[r].size() != want_row.size()) {
+        comparable = false;
+        break;
+      }
+      for (size_t j = 0; j < want_row.size(); ++j) {
+        if (got_items[r][j] == want_row[j]) continue;
+        const double sj = scores_row[j].get<double>();
+        bool tie = false;
+        for (size_t i = 0; i < scores_row.size(); ++i) {
+          if (i != j && std::fabs(scores_row[i].get<double>() - sj) <= kParityTolerance) tie = true;
+        }
+        if (!tie && j + 1 != want_row.size()) ++item_mismatches;
+      }
+    }
+  }
+  const bool passed = comparable && item_mismatches == 0 && max_excess <= kParityTolerance;
   ExportResult result;
   result.parity = {{"format", in.format},
                    {"runtime", answer->value("runtime", "")},
                    {"runtimeVersion", answer->value("runtimeVersion", "")},
-                   {"rows", rows.size()},
+                   {"rows", sample_rows},
                    {"maxAbsDiff", comparable ? Json(max_diff) : Json(nullptr)},
                    {"maxScaledDiff", comparable ? Json(max_excess) : Json(nullptr)},
                    {"tolerance", kParityTolerance},
                    {"rule", "|diff| <= tolerance * max(1, |expected|)"},
                    {"passed", passed}};
   if (answer->contains("checks")) result.parity["checks"] = (*answer)["checks"];
+  if (!prepared.expected_items.is_null()) result.parity["itemMismatches"] = item_mismatches;
   if (!passed) {
     return fail(absl::InternalError(
-        comparable ? StrCat("parity check failed: ", in.format, " model in ",
-                            answer->value("runtime", ""), " differs from the service by up to ",
-                            max_diff, " (scaled ", max_excess, ", tolerance ", kParityTolerance,
-                            ") on ", rows.size(), " sample rows")
-                   : StrCat("parity check failed: ", answer->value("runtime", ""), " returned ",
-                            got.size(), " scores (NaN or missing ones included) for ", want.size(),
-                            " expected")));
+        comparable
+            ? StrCat("parity check failed: ", in.format, " model in ", answer->value("runtime", ""),
+                     " differs from the service by up to ", max_diff, " (scaled ", max_excess,
+                     ", tolerance ", kParityTolerance, ") on ", sample_rows, " sample rows",
+                     item_mismatches ? StrCat(", ", item_mismatches, " items differ") : "")
+            : StrCat("parity check failed: ", answer->value("runtime", ""), " returned ",
+                     got.size(), " scores (NaN or missing ones included) for ", want.size(),
+                     " expected")));
   }
   const double verify_seconds = Since(t_verify);
 
-  ASSIGN_OR_RETURN(result.checksum, common::Sha256File(in.output_zip));
+  auto checksum = common::Sha256File(in.output_zip);
+  if (!checksum.ok()) return fail(checksum.status());
+  result.checksum = *std::move(checksum);
   result.file_size = static_cast<int64_t>(std::filesystem::file_size(in.output_zip, ec));
-  result.metadata = std::move(metadata);
-  result.timings = {{"sample", sample_seconds}, {"write", write_seconds}, {"zip", zip_seconds},
-                    {"verify", verify_seconds}, {"total", Since(t_start)}};
+  result.metadata = metadata;
+  result.timings = {{"sample", prepared.sample_seconds},
+                    {"write", prepared.write_seconds},
+                    {"zip", zip_seconds},
+                    {"verify", verify_seconds},
+                    {"total", Since(t_start)}};
   return result;
 }
 

@@ -36,15 +36,15 @@ inline constexpr double kParityTolerance = 1e-4;
 inline constexpr int kSampleRows = 20;
 
 struct ExportInput {
-  std::string model_type, format;   // format: onnx, pmml, sklearn, pytorch, tensorflow
+  std::string model_type, format;  // format: onnx, pmml, sklearn, pytorch, tensorflow
   bool include_metadata = true;
-  std::string bundle_path;          // the model artifact (checksum already verified)
-  Json job;                         // the training job as the API shows it (for metadata.json)
+  std::string bundle_path;             // the model artifact (checksum already verified)
+  Json job;                            // the training job as the API shows it (for metadata.json)
   store::Database* data_db = nullptr;  // to draw sample rows from the job's training data
-  std::string work_dir;             // scratch folder this module may fill (caller removes it)
-  std::string output_zip;           // the zip is written here (temp name, fsync, rename)
-  std::string python;               // interpreter of the converters venv ("" → not available)
-  std::string tools_dir;            // "" → the source tree's tools/export (compiled in)
+  std::string work_dir;                // scratch folder this module may fill (caller removes it)
+  std::string output_zip;              // the zip is written here (temp name, fsync, rename)
+  std::string python;                  // interpreter of the converters venv ("" → not available)
+  std::string tools_dir;               // "" → the source tree's tools/export (compiled in)
   std::chrono::seconds converter_timeout{300};  // per converter / verifier run
   // Tests only (fault injection): runs on the folder of model files after the converter wrote
   // them and before they are zipped and verified.
@@ -57,8 +57,8 @@ struct ExportResult {
   // {format, runtime, runtimeVersion, rows, maxAbsDiff, maxScaledDiff, tolerance, rule,
   //  passed, checks}
   Json parity;
-  Json metadata;         // what metadata.json holds (also when it was not included)
-  Json timings;          // seconds: {sample, write, zip, verify, total}
+  Json metadata;  // what metadata.json holds (also when it was not included)
+  Json timings;   // seconds: {sample, write, zip, verify, total}
 };
 
 // The formats `model_type` can be exported to (empty for an unknown type).
@@ -71,8 +71,7 @@ absl::Status CheckFormatSupported(const std::string& model_type, const std::stri
 // Writes and verifies the export. Errors: InvalidArgument (unsupported pair, unreadable
 // model), FailedPrecondition (no converter environment; the training data cannot be read
 // back), Internal (a converter failed; the parity check failed, with the numbers in the
-// message), DeadlineExceeded, Cancelled. On any
-// error `output_zip` does not exist afterwards.
+// message), DeadlineExceeded, Cancelled. On any error `output_zip` does not exist afterwards.
 absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
                                        const train::PredictorRegistry& predictors,
                                        const common::CancellationToken* cancel);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/file_util.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "onnx/checker.h"
 #include "onnx/onnx-ml.pb.h"
@@ -66,7 +67,8 @@ class Graph {
     if (node) *node = n;
     return out;
   }
-  std::string Fresh(const std::string& prefix) { return StrCat("t", count_++, "_", prefix); }
+  // Internal names live under "tsml/", apart from the raw column names used as inputs.
+  std::string Fresh(const std::string& prefix) { return StrCat("tsml/", prefix, "_", count_++); }
 
   std::string ConstI64(const std::vector<int64_t>& v, bool scalar = false) {
     onnx::TensorProto* t = g_->add_initializer();
@@ -181,10 +183,14 @@ void AddValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list
 
 std::string TypeName(int elem_type) {
   switch (elem_type) {
-    case onnx::TensorProto::FLOAT: return "float32";
-    case onnx::TensorProto::DOUBLE: return "float64";
-    case onnx::TensorProto::STRING: return "string";
-    case onnx::TensorProto::INT64: return "int64";
+    case onnx::TensorProto::FLOAT:
+      return "float32";
+    case onnx::TensorProto::DOUBLE:
+      return "float64";
+    case onnx::TensorProto::STRING:
+      return "string";
+    case onnx::TensorProto::INT64:
+      return "int64";
   }
   return "unknown";
 }
@@ -216,8 +222,8 @@ std::string TimestampBlock(Graph& g, const std::string& input) {
   const std::string yp = g.Add(year, -1);
   const std::string era2 = g.FloorDiv(yp, 400);
   const std::string yoe2 = g.Sub(yp, g.Mul(era2, 400));
-  const std::string doe2 = g.Add(
-      g.Sub(g.Op("Add", {g.Mul(yoe2, 365), g.Div(yoe2, 4)}), g.Div(yoe2, 100)), 306);
+  const std::string doe2 =
+      g.Add(g.Sub(g.Op("Add", {g.Mul(yoe2, 365), g.Div(yoe2, 4)}), g.Div(yoe2, 100)), 306);
   const std::string jan1 = g.Add(g.Op("Add", {g.Mul(era2, 146097), doe2}), -719468);
   const std::string doy = g.Add(g.Sub(days, jan1), 1);
   const std::string fnan = g.ConstF32(std::numeric_limits<float>::quiet_NaN());
@@ -325,10 +331,9 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
   model.set_producer_version(metadata.value("tsmlVersion", ""));
   model.set_domain("ai.tsml");
   model.set_model_version(1);
-  model.set_doc_string(StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name,
-                              "): raw columns in, ",
-                              ir.task == Task::kRegression ? "value" : "label and probabilities",
-                              " out"));
+  model.set_doc_string(
+      StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name, "): raw columns in, ",
+             ir.task == Task::kRegression ? "value" : "label and probabilities", " out"));
   auto* op = model.add_opset_import();
   op->set_domain("");
   op->set_version(kOnnxOpset);
@@ -373,7 +378,15 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
         break;
     }
   }
-  onnx::NodeProto* concat = g.Node("Concat", blocks, {"features"});
+  // Output names, unless a raw column already has one of them.
+  std::set<std::string> column_names;
+  for (const ColumnTransform& c : ir.transform->columns()) column_names.insert(c.column);
+  auto output_name = [&](const std::string& name) {
+    return column_names.count(name) ? "tsml_" + name : name;
+  };
+  const std::string label = output_name("label"), probabilities = output_name("probabilities"),
+                    value = output_name("value"), features = "tsml/features";
+  onnx::NodeProto* concat = g.Node("Concat", blocks, {features});
   Graph::AttrInt(concat, "axis", 1);
 
   const int64_t classes = static_cast<int64_t>(ir.classes.size());
@@ -381,8 +394,8 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
   if (ir.trees) {
     const TreeEnsemble& e = *ir.trees;
     if (classification) {
-      onnx::NodeProto* n = g.Node("TreeEnsembleClassifier", {"features"},
-                                  {"label", "probabilities"}, kMl);
+      onnx::NodeProto* n =
+          g.Node("TreeEnsembleClassifier", {features}, {label, probabilities}, kMl);
       const bool binary = ir.task == Task::kBinary;
       TreeAttributes(n, e, true);
       Graph::AttrStrings(n, "classlabels_strings", ir.classes);
@@ -396,7 +409,7 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
         Graph::AttrString(n, "post_transform", "SOFTMAX");
       }
     } else {
-      onnx::NodeProto* n = g.Node("TreeEnsembleRegressor", {"features"}, {"value"}, kMl);
+      onnx::NodeProto* n = g.Node("TreeEnsembleRegressor", {features}, {value}, kMl);
       TreeAttributes(n, e, false);
       Graph::AttrInt(n, "n_targets", 1);
       Graph::AttrFloats(n, "base_values", e.base_margin);
@@ -412,7 +425,7 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
       inv_scale[j] = static_cast<float>(1.0 / m.scale[j]);
     }
     onnx::NodeProto* imp;
-    const std::string imputed = g.Op("Imputer", {"features"}, kMl, &imp);
+    const std::string imputed = g.Op("Imputer", {features}, kMl, &imp);
     Graph::AttrFloats(imp, "imputed_value_floats", mean);
     Graph::AttrFloat(imp, "replaced_value_float", std::numeric_limits<float>::quiet_NaN());
     onnx::NodeProto* sc;
@@ -431,33 +444,34 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
       for (size_t k = 0; k < m.weights.size(); ++k) add_row(k, 1);
     }
     if (classification) {
-      const std::string scores =
-          ir.task == Task::kMulticlass ? g.Fresh("scores") : std::string("probabilities");
-      onnx::NodeProto* n = g.Node("LinearClassifier", {scaled}, {"label", scores}, kMl);
+      const std::string scores = ir.task == Task::kMulticlass ? g.Fresh("scores") : probabilities;
+      onnx::NodeProto* n = g.Node("LinearClassifier", {scaled}, {label, scores}, kMl);
       Graph::AttrFloats(n, "coefficients", coef);
       Graph::AttrFloats(n, "intercepts", intercepts);
       Graph::AttrStrings(n, "classlabels_strings", ir.classes);
       Graph::AttrString(n, "post_transform", "LOGISTIC");
       if (ir.task == Task::kMulticlass) {  // liblinear's one-vs-rest normalization
-        onnx::NodeProto* norm = g.Node("Normalizer", {scores}, {"probabilities"}, kMl);
+        onnx::NodeProto* norm = g.Node("Normalizer", {scores}, {probabilities}, kMl);
         Graph::AttrString(norm, "norm", "L1");
       }
     } else {
-      onnx::NodeProto* n = g.Node("LinearRegressor", {scaled}, {"value"}, kMl);
+      onnx::NodeProto* n = g.Node("LinearRegressor", {scaled}, {value}, kMl);
       Graph::AttrFloats(n, "coefficients", coef);
       Graph::AttrFloats(n, "intercepts", intercepts);
       Graph::AttrInt(n, "targets", 1);
     }
   }
   if (classification) {
-    AddValueInfo(graph->mutable_output(), "label", onnx::TensorProto::STRING, {-1});
-    AddValueInfo(graph->mutable_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, classes});
-    outputs.push_back({{"name", "label"}, {"type", "string"}, {"shape", {"N"}}});
-    outputs.push_back({{"name", "probabilities"}, {"type", "float32"}, {"shape", {"N", classes}},
+    AddValueInfo(graph->mutable_output(), label, onnx::TensorProto::STRING, {-1});
+    AddValueInfo(graph->mutable_output(), probabilities, onnx::TensorProto::FLOAT, {-1, classes});
+    outputs.push_back({{"name", label}, {"type", "string"}, {"shape", {"N"}}});
+    outputs.push_back({{"name", probabilities},
+                       {"type", "float32"},
+                       {"shape", {"N", classes}},
                        {"classes", ir.classes}});
   } else {
-    AddValueInfo(graph->mutable_output(), "value", onnx::TensorProto::FLOAT, {-1, 1});
-    outputs.push_back({{"name", "value"}, {"type", "float32"}, {"shape", {"N", 1}}});
+    AddValueInfo(graph->mutable_output(), value, onnx::TensorProto::FLOAT, {-1, 1});
+    outputs.push_back({{"name", value}, {"type", "float32"}, {"shape", {"N", 1}}});
   }
 
   try {
@@ -466,7 +480,8 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
     return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
   }
   std::string bytes;
-  if (!model.SerializeToString(&bytes)) return absl::InternalError("cannot serialize the ONNX model");
+  if (!model.SerializeToString(&bytes))
+    return absl::InternalError("cannot serialize the ONNX model");
   if (auto s = common::WriteFileAtomic(path, bytes); !s.ok()) return s;
   if (layout) {
     *layout = {{"inputs", inputs},
@@ -474,6 +489,141 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
                {"irVersion", 8},
                {"nodes", graph->node_size()}};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metadata,
+                                const std::string& path, Json* layout) {
+  const int64_t users = static_cast<int64_t>(rec.user_ids->size());
+  const int64_t items = static_cast<int64_t>(rec.item_ids->size());
+  const int64_t f = rec.factors;
+  if (static_cast<int64_t>(rec.user_factors.size()) != users * f ||
+      static_cast<int64_t>(rec.item_factors.size()) != items * f ||
+      static_cast<int64_t>(rec.seen_ptr.size()) != users + 1) {
+    return absl::InvalidArgumentError("recommender arrays do not match their ids");
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("tsml");
+  model.set_producer_version(metadata.value("tsmlVersion", ""));
+  model.set_domain("ai.tsml");
+  model.set_model_version(1);
+  model.set_doc_string("tsml recommendation (ALS): user ids in, top-k unseen items out");
+  auto* op = model.add_opset_import();
+  op->set_domain("");
+  op->set_version(kOnnxOpset);
+  op = model.add_opset_import();
+  op->set_domain(kMl);
+  op->set_version(kOnnxMlOpset);
+  for (const auto& [k, v] : metadata.items()) {
+    auto* p = model.add_metadata_props();
+    p->set_key(k);
+    p->set_value(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_recommendation");
+  Graph g(graph);
+  AddValueInfo(graph->mutable_input(), "user_id", onnx::TensorProto::STRING, {-1});
+  AddValueInfo(graph->mutable_input(), "k", onnx::TensorProto::INT64, {1});
+
+  auto initializer = [&](const std::string& prefix, int type, const std::vector<int64_t>& dims) {
+    onnx::TensorProto* t = graph->add_initializer();
+    t->set_name(g.Fresh(prefix));
+    t->set_data_type(type);
+    for (int64_t d : dims) t->add_dims(d);
+    return t;
+  };
+  // User factors with a zero row for unknown users.
+  onnx::TensorProto* uf = initializer("user_factors", onnx::TensorProto::FLOAT, {users + 1, f});
+  for (float v : rec.user_factors) uf->add_float_data(v);
+  for (int64_t j = 0; j < f; ++j) uf->add_float_data(0);
+  onnx::TensorProto* vt = initializer("item_factors_t", onnx::TensorProto::FLOAT, {f, items});
+  for (int64_t j = 0; j < f; ++j) {
+    for (int64_t i = 0; i < items; ++i) vt->add_float_data(rec.item_factors[i * f + j]);
+  }
+  onnx::TensorProto* pop = initializer("popularity", onnx::TensorProto::FLOAT, {1, items});
+  for (float v : rec.popularity) pop->add_float_data(v);
+  onnx::TensorProto* ids = initializer("item_ids", onnx::TensorProto::STRING, {items});
+  for (const std::string& id : *rec.item_ids) ids->add_string_data(id);
+  const int64_t nnz = static_cast<int64_t>(rec.seen_index.size());
+  onnx::TensorProto* seen_user = initializer("seen_user", onnx::TensorProto::INT64, {nnz});
+  onnx::TensorProto* seen_item = initializer("seen_item", onnx::TensorProto::INT64, {nnz});
+  for (int64_t u = 0; u < users; ++u) {
+    for (int64_t e = rec.seen_ptr[u]; e < rec.seen_ptr[u + 1]; ++e) {
+      seen_user->add_int64_data(u);
+      seen_item->add_int64_data(rec.seen_index[e]);
+    }
+  }
+
+  // user index (unknown → `users`, the zero row).
+  onnx::NodeProto* enc;
+  const std::string index = g.Op("LabelEncoder", {"user_id"}, kMl, &enc);
+  std::vector<int64_t> positions(users);
+  for (int64_t u = 0; u < users; ++u) positions[u] = u;
+  Graph::AttrStrings(enc, "keys_strings", *rec.user_ids);
+  Graph::AttrInts(enc, "values_int64s", positions);
+  Graph::AttrInt(enc, "default_int64", users);
+  onnx::NodeProto* gather;
+  const std::string user_vec = g.Op("Gather", {uf->name(), index}, "", &gather);
+  Graph::AttrInt(gather, "axis", 0);
+  const std::string raw = g.Op("MatMul", {user_vec, vt->name()});
+  const std::string index_col = g.Op("Unsqueeze", {index, g.ConstI64({1})});  // [N, 1]
+  const std::string cold = g.Op("Equal", {index_col, g.I64(users)});
+  const std::string base = g.Op("Where", {cold, pop->name(), raw});
+  // Seen items → -inf: column per (row, seen entry) where the entry is the row's user, else a
+  // spare column `items` that is sliced off.
+  const std::string match = g.Op("Equal", {index_col, seen_user->name()});  // [N, nnz]
+  const std::string cols = g.Op("Where", {match, seen_item->name(), g.I64(items)});
+  const std::string n = g.Op("Shape", {index});  // [N]
+  onnx::NodeProto* shape_node;
+  const std::string mask_shape = g.Op("Concat", {n, g.ConstI64({items + 1})}, "", &shape_node);
+  Graph::AttrInt(shape_node, "axis", 0);
+  onnx::NodeProto* zeros_node;
+  const std::string zeros = g.Op("ConstantOfShape", {mask_shape}, "", &zeros_node);
+  {
+    auto* a = zeros_node->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    a->mutable_t()->add_dims(1);
+    a->mutable_t()->add_float_data(0);
+  }
+  const std::string neg_inf =
+      g.Op("Expand", {g.ConstF32(-std::numeric_limits<float>::infinity()), g.Op("Shape", {cols})});
+  onnx::NodeProto* scatter;
+  const std::string mask = g.Op("ScatterElements", {zeros, cols, neg_inf}, "", &scatter);
+  Graph::AttrInt(scatter, "axis", 1);
+  const std::string mask_items =
+      g.Op("Slice", {mask, g.ConstI64({0}), g.ConstI64({items}), g.ConstI64({1})});
+  const std::string masked = g.Op("Add", {base, mask_items});
+  onnx::NodeProto* topk = g.Node("TopK", {masked, "k"}, {"scores", g.Fresh("top_index")});
+  Graph::AttrInt(topk, "axis", 1);
+  Graph::AttrInt(topk, "largest", 1);
+  Graph::AttrInt(topk, "sorted", 1);
+  onnx::NodeProto* pick = g.Node("Gather", {ids->name(), topk->output(1)}, {"item_ids"});
+  Graph::AttrInt(pick, "axis", 0);
+  AddValueInfo(graph->mutable_output(), "item_ids", onnx::TensorProto::STRING, {-1, -1});
+  AddValueInfo(graph->mutable_output(), "scores", onnx::TensorProto::FLOAT, {-1, -1});
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes))
+    return absl::InternalError("cannot serialize the ONNX model");
+  RETURN_IF_ERROR(common::WriteFileAtomic(path, bytes));
+  if (layout) {
+    *layout = {{"inputs",
+                {{{"name", "user_id"}, {"type", "string"}, {"shape", {"N"}}},
+                 {{"name", "k"}, {"type", "int64"}, {"shape", {1}}}}},
+               {"outputs",
+                {{{"name", "item_ids"}, {"type", "string"}, {"shape", {"N", "k"}}},
+                 {{"name", "scores"}, {"type", "float32"}, {"shape", {"N", "k"}}}}},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8}};
   }
   return absl::OkStatus();
 }

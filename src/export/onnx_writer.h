@@ -11,11 +11,14 @@
 // one-vs-rest multiclass), or TreeEnsembleClassifier/Regressor for XGBoost trees (missing
 // values follow XGBoost's default direction; base margin in base_values; LOGISTIC/SOFTMAX).
 // Outputs: classification → "label" (string [N]) and "probabilities" (float [N, classes], in
-// the order of the model's classes); regression → "value" (float [N, 1]).
+// the order of the model's classes); regression → "value" (float [N, 1]); "tsml_" is put
+// before an output name that a raw column already uses. Internal tensors are named "tsml/...".
 #ifndef TSML_EXPORT_ONNX_WRITER_H_
 #define TSML_EXPORT_ONNX_WRITER_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/json_util.h"
@@ -28,6 +31,23 @@ namespace tsml::exporting {
 // Internal when the checker rejects the graph (a bug, reported with the checker's message).
 absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const std::string& path,
                               Json* layout);
+
+// An ALS recommender as plain arrays (float32 row-major factors; seen items in CSR form).
+struct RecommenderArrays {
+  const std::vector<std::string>* user_ids = nullptr;
+  const std::vector<std::string>* item_ids = nullptr;
+  int factors = 0;
+  std::vector<float> user_factors, item_factors, popularity;
+  std::vector<int64_t> seen_ptr;
+  std::vector<int32_t> seen_index;
+};
+
+// Inputs `user_id` (string [N]) and `k` (int64 [1]); outputs `item_ids` (string [N, k]) and
+// `scores` (float [N, k]), best first: LabelEncoder (unknown → a cold-start row) → Gather of
+// the user factors → MatMul with the item factors; unknown users get item popularity; the
+// user's training items are set to -inf (Equal against the seen list, ScatterElements); TopK.
+absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metadata,
+                                const std::string& path, Json* layout);
 
 }  // namespace tsml::exporting
 

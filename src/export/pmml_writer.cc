@@ -83,7 +83,7 @@ class Transformations {
     BuildSum(Derived(name), terms, terms.size(), constant);
     return name;
   }
-  std::string Fresh(const std::string& prefix) { return StrCat("_", prefix, count_++); }
+  std::string Fresh(const std::string& prefix) { return StrCat("tsml_", prefix, count_++); }
 
  private:
   // constant + t1 + ... + tn, nested left to right.
@@ -222,7 +222,8 @@ void MiningSchema(pugi::xml_node model, const TabularIr& ir, const std::string& 
     f.append_attribute("name") = c.column.c_str();
     f.append_attribute("invalidValueTreatment") = "asIs";
   }
-  for (const std::string& e : extra) s.append_child("MiningField").append_attribute("name") = e.c_str();
+  for (const std::string& e : extra)
+    s.append_child("MiningField").append_attribute("name") = e.c_str();
 }
 
 void OutputField(pugi::xml_node output, const std::string& name, const char* feature,
@@ -271,7 +272,8 @@ void LinkModel(pugi::xml_node parent, const TabularIr& ir, const std::string& ta
   pugi::xml_node tf = s.append_child("MiningField");
   tf.append_attribute("name") = target.c_str();
   tf.append_attribute("usageType") = "target";
-  for (const std::string& f : fields) s.append_child("MiningField").append_attribute("name") = f.c_str();
+  for (const std::string& f : fields)
+    s.append_child("MiningField").append_attribute("name") = f.c_str();
   auto table = [&](const std::string* category, double intercept, const std::string* field) {
     pugi::xml_node t = m.append_child("RegressionTable");
     t.append_attribute("intercept") = Num(intercept).c_str();
@@ -299,6 +301,11 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
   std::string target = target_name.empty() ? "target" : target_name;
   for (const ColumnTransform& c : ir.transform->columns()) {
     if (c.column == target) target = "__target__";
+    // Derived fields are named tsml_*; a raw column must not shadow them.
+    if (common::StartsWith(c.column, "tsml_")) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot write PMML: column '", c.column, "' uses the reserved prefix tsml_"));
+    }
   }
   pugi::xml_document doc;
   pugi::xml_node decl = doc.prepend_child(pugi::node_declaration);
@@ -324,7 +331,8 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
     const bool cat = c.kind == FeatureKind::kCategorical;
     f.append_attribute("optype") = cat ? "categorical" : "continuous";
     f.append_attribute("dataType") = cat ? "string" : "double";
-    if (c.kind == FeatureKind::kTimestamp) f.append_attribute("displayName") = "epoch milliseconds (UTC)";
+    if (c.kind == FeatureKind::kTimestamp)
+      f.append_attribute("displayName") = "epoch milliseconds (UTC)";
     inputs.push_back({{"name", c.column},
                       {"dataType", cat ? "string" : "double"},
                       {"kind", c.kind == FeatureKind::kNumeric       ? "numeric"
@@ -341,7 +349,8 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
     } else {
       f.append_attribute("optype") = "categorical";
       f.append_attribute("dataType") = "string";
-      for (const std::string& c : ir.classes) f.append_child("Value").append_attribute("value") = c.c_str();
+      for (const std::string& c : ir.classes)
+        f.append_child("Value").append_attribute("value") = c.c_str();
     }
     ++fields;
   }
@@ -351,7 +360,7 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
   Transformations t(pmml.append_child("TransformationDictionary"));
   std::vector<std::string> feature_fields;
   const auto& names = ir.transform->feature_names();
-  auto next_name = [&]() { return StrCat("f", feature_fields.size()); };
+  auto next_name = [&]() { return StrCat("tsml_f", feature_fields.size()); };
   for (const ColumnTransform& c : ir.transform->columns()) {
     switch (c.kind) {
       case FeatureKind::kNumeric: {
@@ -368,7 +377,8 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
       case FeatureKind::kCategorical: {
         for (const std::string& level : c.levels) {
           const std::string name = next_name();
-          pugi::xml_node nd = t.Derived(name, names[feature_fields.size()]).append_child("NormDiscrete");
+          pugi::xml_node nd =
+              t.Derived(name, names[feature_fields.size()]).append_child("NormDiscrete");
           nd.append_attribute("field") = c.column.c_str();
           nd.append_attribute("value") = level.c_str();
           nd.append_attribute("mapMissingTo") = "0";
@@ -441,7 +451,8 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
   if (ir.trees) {
     const TreeEnsemble& e = *ir.trees;
     pugi::xml_node top = pmml.append_child("MiningModel");
-    top.append_attribute("functionName") = ir.task == Task::kRegression ? "regression" : "classification";
+    top.append_attribute("functionName") =
+        ir.task == Task::kRegression ? "regression" : "classification";
     top.append_attribute("algorithmName") = "XGBoost (GBTree)";
     MiningSchema(top, ir, target);
     FinalOutputs(top, ir, target, &outputs);
@@ -450,7 +461,8 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
     std::vector<std::string> sums;
     std::vector<double> intercepts;
     for (size_t k = 0; k < outputs_n; ++k) {
-      const std::string sum_name = outputs_n == 1 ? "xgbValue" : StrCat("xgbValue(", ir.classes[k], ")");
+      const std::string sum_name =
+          outputs_n == 1 ? "xgbValue" : StrCat("xgbValue(", ir.classes[k], ")");
       sums.push_back(sum_name);
       intercepts.push_back(e.base_margin[k]);
       pugi::xml_node mm = Segment(chain, static_cast<int>(k) + 1).append_child("MiningModel");
@@ -475,13 +487,15 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
       }
     }
     LinkModel(Segment(chain, static_cast<int>(outputs_n) + 1), ir, target, sums, intercepts,
-              ir.task == Task::kBinary ? "logit" : ir.task == Task::kMulticlass ? "softmax" : "none");
+              ir.task == Task::kBinary       ? "logit"
+              : ir.task == Task::kMulticlass ? "softmax"
+                                             : "none");
   } else {
     const train::tabular::LinearModel& m = *ir.linear;
     // Standardized features: (f_j, missing → mean) - mean) / scale.
     std::vector<std::string> z(ir.num_features());
     for (size_t j = 0; j < z.size(); ++j) {
-      z[j] = StrCat("z", j);
+      z[j] = StrCat("tsml_z", j);
       pugi::xml_node d = t.Derived(z[j]);
       pugi::xml_node div = Apply(d, "/");
       pugi::xml_node sub = Apply(div, "-");
@@ -540,7 +554,9 @@ absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target_nam
   std::ostringstream out;
   doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);
   if (auto s = common::WriteFileAtomic(path, out.str()); !s.ok()) return s;
-  if (layout) *layout = {{"inputs", inputs}, {"outputs", outputs}, {"pmmlVersion", "4.4"}, {"target", target}};
+  if (layout)
+    *layout = {
+        {"inputs", inputs}, {"outputs", outputs}, {"pmmlVersion", "4.4"}, {"target", target}};
   return absl::OkStatus();
 }
 

@@ -2,7 +2,7 @@
 //
 // DataDictionary: one field per raw column (numeric → double, categorical → string,
 // timestamp → double epoch milliseconds) and the target. TransformationDictionary: one
-// DerivedField per encoded feature, named f<index> with the feature's name as displayName
+// DerivedField per encoded feature, named tsml_f<index> with the feature's name as displayName
 // (FieldRef for numbers; isMissing for indicators; NormDiscrete for one-hot levels; isIn for
 // __other__; MapValues over the training values for hash buckets; floor arithmetic for the
 // calendar features). Boosted trees: the JPMML XGBoost layout — a modelChain MiningModel whose
@@ -25,8 +25,8 @@ namespace tsml::exporting {
 
 // `target` names the predicted field; `metadata` fills the Header. `layout` receives
 // {"inputs": [...], "outputs": [...]}.
-absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target,
-                              const Json& metadata, const std::string& path, Json* layout);
+absl::Status WriteTabularPmml(const TabularIr& ir, const std::string& target, const Json& metadata,
+                              const std::string& path, Json* layout);
 
 }  // namespace tsml::exporting
 

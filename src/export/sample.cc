@@ -1,5 +1,7 @@
 #include "export/sample.h"
 
+#include <algorithm>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "data/catalog.h"
@@ -52,18 +54,18 @@ absl::StatusOr<Json> DrawTabularSample(store::Database* db, const std::string& m
     std::string select;
     for (const auto& c : cols) {
       if (td.schema.Find(c.column) == nullptr) {
-        return absl::FailedPreconditionError(StrCat(
-            "column '", c.column, "' the model was trained on is no longer in source '",
-            td.schema.source, "'"));
+        return absl::FailedPreconditionError(
+            StrCat("column '", c.column, "' the model was trained on is no longer in source '",
+                   td.schema.source, "'"));
       }
       select += (select.empty() ? "" : ", ") + data::QuoteIdent(c.column);
     }
     const std::string from = StrCat(" FROM ", data::QuoteIdent(td.schema.source), td.where.sql);
     RETURN_IF_ERROR(db->Run([&](store::SqlConnection& conn) -> absl::Status {
-      ASSIGN_OR_RETURN(store::SqlRows result,
-                       conn.Query(StrCat("SELECT ", select, from, " ORDER BY \"_row\" DESC LIMIT ",
-                                         drawn),
-                                  td.where.params));
+      ASSIGN_OR_RETURN(
+          store::SqlRows result,
+          conn.Query(StrCat("SELECT ", select, from, " ORDER BY \"_row\" DESC LIMIT ", drawn),
+                     td.where.params));
       for (const store::SqlRow& r : result) {
         Json row = Json::object();
         for (size_t i = 0; i < cols.size(); ++i) row[cols[i].column] = Cell(r, i);
@@ -74,8 +76,9 @@ absl::StatusOr<Json> DrawTabularSample(store::Database* db, const std::string& m
         if (c.kind != FeatureKind::kCategorical || c.hash_buckets <= 0) continue;
         const std::string q = data::QuoteIdent(c.column);
         ASSIGN_OR_RETURN(store::SqlRows values,
-                         conn.Query(StrCat("SELECT DISTINCT ", q, from, td.where.sql.empty() ? " WHERE " : " AND ",
-                                           q, " IS NOT NULL LIMIT ", kMaxHashedValues),
+                         conn.Query(StrCat("SELECT DISTINCT ", q, from,
+                                           td.where.sql.empty() ? " WHERE " : " AND ", q,
+                                           " IS NOT NULL LIMIT ", kMaxHashedValues),
                                     td.where.params));
         auto& map = (*hashed)[c.column];
         for (const store::SqlRow& v : values) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -61,8 +62,10 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
@@ -87,7 +90,8 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   while (true) {
     const pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
-    if (w < 0 && errno != EINTR) return absl::InternalError(StrCat("waitpid: ", std::strerror(errno)));
+    if (w < 0 && errno != EINTR)
+      return absl::InternalError(StrCat("waitpid: ", std::strerror(errno)));
     const auto elapsed = std::chrono::steady_clock::now() - start;
     if (stopped.ok()) {
       if (options.cancel && options.cancel->cancelled()) {
@@ -109,8 +113,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     return stopped;
   }
   kill(-pid, SIGKILL);  // helpers the converter left behind (e.g. a JVM), if any
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = ReadCapped(out_path, 4 << 20, false);
   result.err = ReadCapped(err_path, 8 << 10, true);

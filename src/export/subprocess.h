@@ -24,8 +24,8 @@ struct ProcessResult {
 struct ProcessOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   const common::CancellationToken* cancel = nullptr;
-  std::string log_dir;                       // where stdout/stderr files go (must exist)
-  std::map<std::string, std::string> env;    // added to (or replacing in) the inherited one
+  std::string log_dir;                     // where stdout/stderr files go (must exist)
+  std::map<std::string, std::string> env;  // added to (or replacing in) the inherited one
 };
 
 // DeadlineExceeded on timeout, Cancelled when the token fires, Internal when the program

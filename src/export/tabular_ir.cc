@@ -51,8 +51,8 @@ absl::StatusOr<TreeEnsemble> ParseXgboostJson(const Json& model) {
     const Json& gb = learner.at("gradient_booster");
     const std::string booster = gb.value("name", "");
     if (booster != "gbtree") {
-      return absl::InvalidArgumentError(StrCat("cannot export an XGBoost '", booster,
-                                               "' booster (only gbtree)"));
+      return absl::InvalidArgumentError(
+          StrCat("cannot export an XGBoost '", booster, "' booster (only gbtree)"));
     }
     e.objective = learner.at("objective").at("name").get<std::string>();
     const Json& lp = learner.at("learner_model_param");
@@ -95,7 +95,8 @@ absl::StatusOr<TreeEnsemble> ParseXgboostJson(const Json& model) {
       const auto dleft = NumberArray(tj, "default_left");
       if (tj.contains("split_type")) {
         for (const Json& s : tj["split_type"]) {
-          if (s.get<int>() != 0) return absl::InvalidArgumentError("categorical splits are not exported");
+          if (s.get<int>() != 0)
+            return absl::InvalidArgumentError("categorical splits are not exported");
         }
       }
       const size_t n = left.size();
@@ -170,8 +171,6 @@ absl::StatusOr<TabularIr> BuildTabularIr(const train::tabular::TabularModel& mod
   return ir;
 }
 
-std::vector<std::string> ClassLabels(const TabularIr& ir) { return ir.classes; }
-
 Json IrToJson(const TabularIr& ir) {
   Json j = {{"task", ir.task_name},
             {"classes", ir.classes},
@@ -198,9 +197,14 @@ Json IrToJson(const TabularIr& ir) {
         leaf.push_back(n.leaf ? 1 : 0);
       }
       max_depth = std::max(max_depth, t.Depth());
-      trees.push_back({{"target", t.target}, {"left", left}, {"right", right},
-                       {"feature", feature}, {"threshold", threshold},
-                       {"defaultLeft", dleft}, {"value", value}, {"leaf", leaf}});
+      trees.push_back({{"target", t.target},
+                       {"left", left},
+                       {"right", right},
+                       {"feature", feature},
+                       {"threshold", threshold},
+                       {"defaultLeft", dleft},
+                       {"value", value},
+                       {"leaf", leaf}});
     }
     j["estimator"] = "xgboost";
     j["trees"] = {{"objective", ir.trees->objective},

@@ -77,9 +77,6 @@ int HashBucket(const std::string& value, int buckets);
 // "linear": {...}}.
 Json IrToJson(const TabularIr& ir);
 
-// Classification labels as strings; binary models without named classes get "0"/"1".
-std::vector<std::string> ClassLabels(const TabularIr& ir);
-
 }  // namespace tsml::exporting
 
 #endif  // TSML_EXPORT_TABULAR_IR_H_

@@ -2,6 +2,8 @@
 // each format's home runtime (the converters' venv) and compared with the service's own
 // predictions; unsupported pairs, a missing venv, cancellation and corrupted converter output
 // must fail.
+#include "export/export.h"
+
 #include <gtest/gtest.h>
 #include <zip.h>
 
@@ -13,13 +15,14 @@
 
 #include "common/strings.h"
 #include "data/demo_data.h"
-#include "export/export.h"
 #include "export/subprocess.h"
 #include "export/tabular_ir.h"
 #include "onnx/checker.h"
 #include "onnx/onnx-ml.pb.h"
 #include "store/sql.h"
 #include "support/test_server.h"
+#include "train/recommend/recommend_trainer.h"
+#include "train/recommend/register.h"
 #include "train/tabular/tabular_model.h"
 #include "train/tabular/tabular_trainer.h"
 
@@ -83,18 +86,35 @@ class ExportTest : public ::testing::Test {
       Json td, hp;
     };
     const std::vector<Case> cases = {
-        {"binary_xgboost", "churn_prediction", {{"source", "user_profiles"}}, {{"nEstimators", 60}}},
-        {"binary_linear", "user_behavior", {{"source", "user_profiles"}}, {{"algorithm", "linear"}}},
-        {"multiclass_xgboost", "predictive_analytics",
-         {{"source", "user_profiles"}, {"target", "loyalty_tier"}}, {{"nEstimators", 30}, {"maxDepth", 4}}},
-        {"multiclass_linear", "predictive_analytics",
-         {{"source", "user_profiles"}, {"target", "loyalty_tier"}}, {{"algorithm", "linear"}}},
-        // Hash-bucketed item ids and timestamps among the features.
-        {"regression_xgboost", "predictive_analytics",
-         {{"source", "bookings"}, {"target", "amount"},
-          {"features", {"item_id", "checkin_date", "nights", "guests", "price_per_night", "country",
-                        "channel", "lead_time_days"}}},
+        {"binary_xgboost",
+         "churn_prediction",
+         {{"source", "user_profiles"}},
          {{"nEstimators", 60}}},
+        {"binary_linear",
+         "user_behavior",
+         {{"source", "user_profiles"}},
+         {{"algorithm", "linear"}}},
+        {"multiclass_xgboost",
+         "predictive_analytics",
+         {{"source", "user_profiles"}, {"target", "loyalty_tier"}},
+         {{"nEstimators", 30}, {"maxDepth", 4}}},
+        {"multiclass_linear",
+         "predictive_analytics",
+         {{"source", "user_profiles"}, {"target", "loyalty_tier"}},
+         {{"algorithm", "linear"}}},
+        // Hash-bucketed item ids and timestamps among the features.
+        {"regression_xgboost",
+         "predictive_analytics",
+         {{"source", "bookings"},
+          {"target", "amount"},
+          {"features",
+           {"item_id", "checkin_date", "nights", "guests", "price_per_night", "country", "channel",
+            "lead_time_days"}}},
+         {{"nEstimators", 60}}},
+        {"regression_linear",
+         "predictive_analytics",
+         {{"source", "bookings"}, {"target", "amount"}},
+         {{"algorithm", "linear"}}},
     };
     for (const Case& c : cases) {
       train::TrainSpec spec;
@@ -115,9 +135,29 @@ class ExportTest : public ::testing::Test {
       ASSERT_TRUE(r->model.has_value());
       (*models_)[c.key] = {c.type, c.td, r->model->file_path};
     }
+    {  // An ALS recommender on the demo interactions.
+      train::TrainSpec spec;
+      spec.job_id = "recommendation_als";
+      spec.model_type = "recommendation";
+      spec.training_data = {{"source", "user_events"}};
+      common::ValidationErrors errors;
+      spec.hyperparameters = train::ValidateHyperparameters(
+          train::recommend::RecommendHyperparams(), {{"algorithm", "als"}}, errors);
+      ASSERT_TRUE(errors.empty()) << errors.ToStatus();
+      spec.cpu = 2;
+      spec.artifact_dir = StrCat(dir_->path(), "/art/recommendation_als");
+      NullSink sink;
+      common::CancellationToken token;
+      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
+      auto r = train::recommend::RecommendTrainer().Train(spec, ctx);
+      ASSERT_TRUE(r.ok()) << "recommendation: " << r.status();
+      (*models_)["recommendation_als"] = {"recommendation", spec.training_data,
+                                          r->model->file_path};
+    }
     predictors_ = new train::PredictorRegistry();
     train::TrainerRegistry trainers;
     train::tabular::RegisterTabular(trainers, *predictors_);
+    train::recommend::RegisterRecommendation(trainers, *predictors_);
   }
   static void TearDownTestSuite() {
     if (timings_ && !timings_->empty()) {
@@ -164,6 +204,8 @@ class ExportTest : public ::testing::Test {
   // Exports `key` to `format` and checks the result and the zip's contents.
   void ExportAndCheck(const std::string& key, const std::string& format) {
     RequireVenv();
+    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) return;
     ExportInput in = Input(key, format);
     const auto start = std::chrono::steady_clock::now();
     auto r = RunExport(in, *predictors_, nullptr);
@@ -173,14 +215,17 @@ class ExportTest : public ::testing::Test {
     (*timings_)[key][format] = std::round(seconds * 100) / 100;
     const Json& p = r->parity;
     EXPECT_TRUE(p["passed"].get<bool>()) << p.dump();
-    EXPECT_LE(p["maxAbsDiff"].get<double>(), kParityTolerance) << p.dump();
+    EXPECT_LE(p["maxScaledDiff"].get<double>(), kParityTolerance) << p.dump();
+    if (key.rfind("regression", 0) != 0) {  // probabilities: the plain absolute bound
+      EXPECT_LE(p["maxAbsDiff"].get<double>(), kParityTolerance) << p.dump();
+    }
     EXPECT_EQ(p["rows"], kSampleRows);
     EXPECT_EQ(p["format"], format);
     EXPECT_FALSE(p["runtimeVersion"].get<std::string>().empty());
-    std::printf("[parity] %s %s: runtime %s %s, maxAbsDiff %.3g, %.2f s\n", key.c_str(),
+    std::printf("[parity] %s %s: runtime %s %s, maxAbsDiff %.3g, %.2f s, %lld bytes\n", key.c_str(),
                 format.c_str(), p["runtime"].get<std::string>().c_str(),
                 p["runtimeVersion"].get<std::string>().c_str(), p["maxAbsDiff"].get<double>(),
-                seconds);
+                seconds, static_cast<long long>(r->file_size));
     EXPECT_EQ(r->checksum.size(), 64u);
     EXPECT_EQ(r->file_size, static_cast<int64_t>(std::filesystem::file_size(in.output_zip)));
 
@@ -191,21 +236,32 @@ class ExportTest : public ::testing::Test {
     auto sample = Json::parse(files.at("sample.json"));
     EXPECT_EQ(sample["rows"].size(), static_cast<size_t>(kSampleRows));
     EXPECT_EQ(sample["expectedScores"].size(), static_cast<size_t>(kSampleRows));
-    EXPECT_EQ(sample.contains("encodedInputs"), format == "pytorch" || format == "tensorflow");
+    const bool ranking = in.model_type == "recommendation";
+    EXPECT_EQ(sample.contains("encodedInputs"),
+              !ranking && (format == "pytorch" || format == "tensorflow"));
     auto meta = Json::parse(files.at("metadata.json"));
-    for (const char* k : {"modelType", "task", "features", "featureTransformation", "trainingJob",
-                          "metrics", "libraryVersions", "tsmlVersion", "layout"}) {
+    for (const char* k : {"modelType", "task", "features", "trainingJob", "metrics",
+                          "libraryVersions", "tsmlVersion", "layout"}) {
       EXPECT_TRUE(meta.contains(k)) << k;
+    }
+    if (ranking) {
+      EXPECT_EQ(p["itemMismatches"], 0) << p.dump();
+    } else {
+      EXPECT_TRUE(meta.contains("featureTransformation"));
     }
     EXPECT_EQ(meta["modelType"], in.model_type);
     EXPECT_EQ(meta["metrics"]["note"], "from the job");
+    if (format == "pmml") {
+      EXPECT_EQ(p["checks"].value("xsd", "").rfind("valid", 0), 0u) << p.dump();
+    }
     if (format == "onnx") {
       ASSERT_TRUE(files.count("model.onnx"));
       onnx::ModelProto m;
       ASSERT_TRUE(m.ParseFromString(files.at("model.onnx")));
       EXPECT_NO_THROW(onnx::checker::check_model(m));
-      // One named input per raw column.
-      EXPECT_EQ(static_cast<size_t>(m.graph().input_size()), meta["features"].size());
+      // One named input per raw column (recommendation: user_id and k).
+      EXPECT_EQ(static_cast<size_t>(m.graph().input_size()),
+                meta["features"].size() + (ranking ? 1 : 0));
     }
     const std::map<std::string, std::string> entry = {{"onnx", "model.onnx"},
                                                       {"pmml", "model.pmml"},
@@ -223,8 +279,9 @@ class ExportTest : public ::testing::Test {
   static inline int counter_ = 0;
 };
 
-class ExportFormatTest : public ExportTest,
-                         public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
+class ExportFormatTest
+    : public ExportTest,
+      public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
 
 TEST_P(ExportFormatTest, LoadsInItsHomeRuntimeAndMatchesTheService) {
   ExportAndCheck(std::get<0>(GetParam()), std::get<1>(GetParam()));
@@ -233,21 +290,43 @@ TEST_P(ExportFormatTest, LoadsInItsHomeRuntimeAndMatchesTheService) {
 INSTANTIATE_TEST_SUITE_P(
     AllModelsAllFormats, ExportFormatTest,
     ::testing::Combine(::testing::Values("binary_xgboost", "binary_linear", "multiclass_xgboost",
-                                         "multiclass_linear", "regression_xgboost"),
+                                         "multiclass_linear", "regression_xgboost",
+                                         "regression_linear"),
                        ::testing::Values("onnx", "pmml", "sklearn", "pytorch", "tensorflow")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+TEST_F(ExportTest, RecommendationExportsToOnnxAndPytorch) {
+  ExportAndCheck("recommendation_als", "onnx");
+  ExportAndCheck("recommendation_als", "pytorch");
+  auto pmml = RunExport(Input("recommendation_als", "pmml"), *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(pmml.status())) << pmml.status();
+  EXPECT_NE(pmml.status().message().find("supported: onnx, pytorch"), std::string::npos)
+      << pmml.status();
+}
 
 TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
   auto s = CheckFormatSupported("churn_prediction", "coreml");
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_NE(s.message().find("onnx, pmml, sklearn, pytorch, tensorflow"), std::string::npos) << s;
   EXPECT_TRUE(CheckFormatSupported("predictive_analytics", "tensorflow").ok());
-  auto unknown = CheckFormatSupported("no_such_model", "onnx");
+  auto unknown = CheckFormatSupported("demand_forecast", "onnx");
   EXPECT_TRUE(absl::IsInvalidArgument(unknown));
   ExportInput in = Input("binary_xgboost", "coreml");
   auto r = RunExport(in, *predictors_, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
   EXPECT_FALSE(std::filesystem::exists(in.output_zip));
+}
+
+TEST_F(ExportTest, WithoutTheDataSourceSyntheticRowsAreVerified) {
+  RequireVenv();
+  if (HasFatalFailure()) return;
+  ExportInput in = Input("binary_xgboost", "onnx");
+  in.data_db = nullptr;
+  in.job = nullptr;
+  auto r = RunExport(in, *predictors_, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->parity["passed"].get<bool>());
+  EXPECT_EQ(r->parity["rows"], kSampleRows);
 }
 
 TEST_F(ExportTest, MissingPythonEnvironmentIsAFailedPrecondition) {
@@ -260,6 +339,7 @@ TEST_F(ExportTest, MissingPythonEnvironmentIsAFailedPrecondition) {
 
 TEST_F(ExportTest, CorruptedOnnxFailsTheParityCheck) {
   RequireVenv();
+  if (HasFatalFailure()) return;
   ExportInput in = Input("binary_xgboost", "onnx");
   in.tamper = [](const std::string& dir) -> absl::Status {
     const std::string path = dir + "/model.onnx";
@@ -269,7 +349,8 @@ TEST_F(ExportTest, CorruptedOnnxFailsTheParityCheck) {
     for (auto& node : *m.mutable_graph()->mutable_node()) {
       for (auto& a : *node.mutable_attribute()) {
         if (a.name() == "base_values") {
-          for (int i = 0; i < a.floats_size(); ++i) a.set_floats(i, a.floats(i) + (i ? 0.3f : -0.3f));
+          for (int i = 0; i < a.floats_size(); ++i)
+            a.set_floats(i, a.floats(i) + (i ? 0.3f : -0.3f));
         }
       }
     }
@@ -284,6 +365,7 @@ TEST_F(ExportTest, CorruptedOnnxFailsTheParityCheck) {
 
 TEST_F(ExportTest, CorruptedSklearnConverterOutputFailsTheParityCheck) {
   RequireVenv();
+  if (HasFatalFailure()) return;
   ExportInput in = Input("binary_linear", "sklearn");
   const std::string python = in.python;
   in.tamper = [python](const std::string& dir) -> absl::Status {
@@ -304,6 +386,7 @@ TEST_F(ExportTest, CorruptedSklearnConverterOutputFailsTheParityCheck) {
 
 TEST_F(ExportTest, CancelledBeforeWritingStops) {
   RequireVenv();
+  if (HasFatalFailure()) return;
   ExportInput in = Input("binary_xgboost", "tensorflow");
   common::CancellationToken token;
   token.Cancel(common::CancelReason::kUser);
