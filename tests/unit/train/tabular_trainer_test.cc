@@ -153,7 +153,7 @@ TEST_F(TabularTrainerTest, ChurnBeatsTheClassPriorAndServesTheSameTransformation
   EXPECT_TRUE((*predictor)->Predict(Json::array({Json::object()}), Json::object()).ok());
 }
 
-TEST_F(TabularTrainerTest, CancellationPredictsWithinBookingsAndRegression) {
+TEST_F(TabularTrainerTest, BookingCancellationAndAmountRegression) {
   auto r = Run("predictive_analytics", {{"source", "bookings"}});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->evaluation["task"], "binary_classification");
