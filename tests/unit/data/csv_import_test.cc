@@ -1,3 +1,4 @@
+#include "support/shared_data.h"
 #include "data/csv_import.h"
 
 #include <fstream>
@@ -16,7 +17,7 @@ using testing::Count;
 using testing::Select;
 using testing::TempDb;
 
-constexpr char kSharedData[] = "/work/shared/data";
+const std::string kSharedData = test::SharedDataDir();
 
 const ColumnInfo* Col(const ImportReport& r, const std::string& name) {
   for (const ColumnInfo& c : r.columns) {
@@ -221,7 +222,7 @@ TEST(CsvImportTest, ImportsBikeSharingFiles) {
   TempDb t;
   for (const char* file : {"day.csv", "hour.csv"}) {
     SCOPED_TRACE(file);
-    std::string text = ReadAll(std::string(kSharedData) + "/bike_sharing/" + file);
+    std::string text = ReadAll(kSharedData + "/bike_sharing/" + file);
     ASSERT_FALSE(text.empty()) << "missing " << kSharedData << "/bike_sharing/" << file;
     const size_t nl = text.find('\n');
     std::string header = text.substr(0, nl);
@@ -261,7 +262,7 @@ TEST(CsvImportTest, ImportsSentimentSentences) {
   std::string csv = "review_id,user_id,item_id,text,created_at,sentiment\n";
   int n = 0;
   for (const char* file : {"amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"}) {
-    std::ifstream in(std::string(kSharedData) + "/sentiment_labelled_sentences/" + file);
+    std::ifstream in(kSharedData + "/sentiment_labelled_sentences/" + file);
     ASSERT_TRUE(in) << file;
     std::string line;
     while (std::getline(in, line)) {

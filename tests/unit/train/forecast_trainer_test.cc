@@ -1,6 +1,7 @@
 // demand_forecast: series building, Holt-Winters, the trainer on the seeded demo bookings and on
 // the real bike-sharing data (Fanaee-T & Gama 2013, UCI, CC BY 4.0), predictor round trips,
 // validation strategies and cancellation.
+#include "support/shared_data.h"
 #include "support/recording_sink.h"
 #include "train/forecast/forecast_trainer.h"
 
@@ -553,11 +554,8 @@ TEST(ForecastDocs, HyperparameterTableIsCurrent) {
 // ---- Real data: bike sharing (daily rentals 2011–2012) -----------------------------------------
 
 TEST(ForecastTrainer, BikeSharingReal) {
-  const std::string csv = "/work/shared/data/bike_sharing/day.csv";
-  const std::string alt =
-      fs::path(__FILE__).parent_path().string() + "/../../../../shared/data/bike_sharing/day.csv";
-  const std::string path = fs::exists(csv) ? csv : alt;
-  ASSERT_TRUE(fs::exists(path)) << "bike sharing data not found at " << csv;
+  const std::string path = test::SharedDataDir() + "/bike_sharing/day.csv";
+  ASSERT_TRUE(fs::exists(path)) << "bike sharing data not found at " << path;
   // provider_data with created_at = dteday and the count to sum.
   const std::string dir = MakeTempDir("tsml_fc_bike_");
   std::ifstream in(path);

@@ -2,6 +2,7 @@
 // and the real sentiment sentences (Kotzias et al., KDD 2015; UCI, CC BY 4.0) on SQLite, every
 // validation strategy, save → load → identical probabilities, cancellation, progress and the
 // predictor's input checks.
+#include "support/shared_data.h"
 #include "support/recording_sink.h"
 #include "train/text/text_trainer.h"
 
@@ -328,7 +329,7 @@ class TextTrainerTest : public ::testing::Test {
   // The three files of sentiment_labelled_sentences as a `reviews` source (CSV → ImportCsv).
   static store::Database* RealDb() {
     if (real_db_ != nullptr) return real_db_;
-    const fs::path src = fs::path(TSML_SHARED_DATA_DIR) / "sentiment_labelled_sentences";
+    const fs::path src = fs::path(test::SharedDataDir()) / "sentiment_labelled_sentences";
     const fs::path csv = *dir_ / "sentences.csv";
     std::ofstream out(csv);
     out << "review_id,user_id,item_id,text,created_at,sentiment\n";
