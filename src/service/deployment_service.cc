@@ -111,11 +111,7 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Accessible(
 absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Principal& who,
                                                                   const std::string& job_id,
                                                                   const Json& body) {
-  if (!common::IsValidObjectId(job_id)) return common::InvalidIdError("jobId");
-  ASSIGN_OR_RETURN(store::JobRecord job, store_->GetJob(common::ToLower(job_id)));
-  if (!who.CanAccess(job.created_by)) {
-    return absl::PermissionDeniedError("this training job belongs to another user");
-  }
+  ASSIGN_OR_RETURN(store::JobRecord job, AccessibleJob(*store_, who, job_id));
   if (job.status != "completed") {
     return absl::FailedPreconditionError(
         StrCat("job is ", job.status, "; only a completed job can be deployed"));

@@ -83,11 +83,7 @@ Json ExportService::ToJson(const store::ExportRecord& e) const {
 absl::StatusOr<store::ExportRecord> ExportService::Create(const auth::Principal& who,
                                                           const std::string& job_id,
                                                           const Json& body) {
-  if (!common::IsValidObjectId(job_id)) return common::InvalidIdError("jobId");
-  ASSIGN_OR_RETURN(store::JobRecord job, store_->GetJob(common::ToLower(job_id)));
-  if (!who.CanAccess(job.created_by)) {
-    return absl::PermissionDeniedError("this training job belongs to another user");
-  }
+  ASSIGN_OR_RETURN(store::JobRecord job, AccessibleJob(*store_, who, job_id));
   if (job.status != "completed" || !job.model_artifact_id) {
     return absl::FailedPreconditionError(
         StrCat("job is ", job.status, "; only a completed job's model can be exported"));

@@ -170,12 +170,17 @@ absl::StatusOr<store::JobRecord> JobService::Initiate(const auth::Principal& who
   return job;
 }
 
-absl::StatusOr<store::JobRecord> JobService::Get(const auth::Principal& who,
-                                                 const std::string& job_id) {
+absl::StatusOr<store::JobRecord> AccessibleJob(store::JobStore& jobs, const auth::Principal& who,
+                                               const std::string& job_id) {
   if (!common::IsValidObjectId(job_id)) return common::InvalidIdError("jobId");
-  ASSIGN_OR_RETURN(store::JobRecord job, store_->GetJob(common::ToLower(job_id)));
+  ASSIGN_OR_RETURN(store::JobRecord job, jobs.GetJob(common::ToLower(job_id)));
   RETURN_IF_ERROR(CheckAccess(who, job.created_by));
   return job;
+}
+
+absl::StatusOr<store::JobRecord> JobService::Get(const auth::Principal& who,
+                                                 const std::string& job_id) {
+  return AccessibleJob(*store_, who, job_id);
 }
 
 absl::StatusOr<store::JobPage> JobService::List(const auth::Principal& who,

@@ -66,6 +66,11 @@ class JobService {
 // timestamps left for the caller), with defaults filled in. Exposed for tests and retrain.
 absl::StatusOr<store::JobRecord> ValidateInitiateBody(const Json& body);
 
+// The job `job_id` if `who` may see it: InvalidId (400), NotFound (404), PermissionDenied (403),
+// in that order. Shared by every use case that takes a job id.
+absl::StatusOr<store::JobRecord> AccessibleJob(store::JobStore& jobs, const auth::Principal& who,
+                                               const std::string& job_id);
+
 // Checks a job built from a request against the model type's hyperparameter schema (filling in
 // defaults), its own request checks, and the data sources. Shared by initiate and retrain.
 absl::Status PrepareJob(const train::TrainerRegistry* trainers, data::DataCatalog* catalog,
