@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "train/trainer.h"
 
 namespace tsml::test {
@@ -35,6 +37,20 @@ class RecordingSink final : public train::ProgressSink {
   std::vector<double> values_;
   std::vector<std::string> stages_;
 };
+
+// Progress rises monotonically through the documented stages (GoogleTest expectations).
+inline void ExpectMonotonicProgress(const std::vector<double>& progress,
+                                    const std::vector<std::string>& stages) {
+  ASSERT_FALSE(progress.empty());
+  for (size_t i = 1; i < progress.size(); ++i) {
+    EXPECT_GE(progress[i], progress[i - 1]) << "at report " << i;
+  }
+  for (const std::string& s : stages) {
+    EXPECT_TRUE(s == "loading_data" || s == "preparing_features" || s == "training" ||
+                s == "tuning" || s == "evaluating" || s == "saving")
+        << s;
+  }
+}
 
 }  // namespace tsml::test
 

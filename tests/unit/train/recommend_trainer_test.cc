@@ -101,15 +101,7 @@ class RecommendTrainerTest : public ::testing::Test {
   }
 
   static void ExpectMonotonic(const Run& run) {
-    ASSERT_FALSE(run.progress.empty());
-    for (size_t i = 1; i < run.progress.size(); ++i) {
-      EXPECT_GE(run.progress[i], run.progress[i - 1]) << "at report " << i;
-    }
-    for (const std::string& s : run.stages) {
-      EXPECT_TRUE(s == "loading_data" || s == "preparing_features" || s == "training" ||
-                  s == "tuning" || s == "evaluating" || s == "saving")
-          << s;
-    }
+    test::ExpectMonotonicProgress(run.progress, run.stages);
   }
 
   static inline fs::path* dir_ = nullptr;
