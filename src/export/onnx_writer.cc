@@ -24,6 +24,26 @@ constexpr int kOnnxOpset = 15;
 constexpr int kOnnxMlOpset = 3;
 constexpr char kMl[] = "ai.onnx.ml";
 
+// Producer, opsets (ai.onnx and ai.onnx.ml) and metadata shared by every exported model.
+void InitModel(onnx::ModelProto& model, const Json& metadata, const std::string& doc) {
+  model.set_producer_name("tsml");
+  model.set_producer_version(metadata.value("tsmlVersion", ""));
+  model.set_domain("ai.tsml");
+  model.set_model_version(1);
+  model.set_doc_string(doc);
+  auto* op = model.add_opset_import();
+  op->set_domain("");
+  op->set_version(kOnnxOpset);
+  op = model.add_opset_import();
+  op->set_domain(kMl);
+  op->set_version(kOnnxMlOpset);
+  for (const auto& [k, v] : metadata.items()) {
+    auto* p = model.add_metadata_props();
+    p->set_key(k);
+    p->set_value(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+}
+
 // Every spelling that data::IsMissingValue treats as missing (case-insensitive), and "".
 std::vector<std::string> MissingTokens() {
   std::vector<std::string> out = {""};
@@ -327,24 +347,10 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
                               Json* layout) {
   onnx::ModelProto model;
   model.set_ir_version(8);
-  model.set_producer_name("tsml");
-  model.set_producer_version(metadata.value("tsmlVersion", ""));
-  model.set_domain("ai.tsml");
-  model.set_model_version(1);
-  model.set_doc_string(
-      StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name, "): raw columns in, ",
-             ir.task == Task::kRegression ? "value" : "label and probabilities", " out"));
-  auto* op = model.add_opset_import();
-  op->set_domain("");
-  op->set_version(kOnnxOpset);
-  op = model.add_opset_import();
-  op->set_domain(kMl);
-  op->set_version(kOnnxMlOpset);
-  for (const auto& [k, v] : metadata.items()) {
-    auto* p = model.add_metadata_props();
-    p->set_key(k);
-    p->set_value(v.is_string() ? v.get<std::string>() : v.dump());
-  }
+  InitModel(model, metadata,
+            StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name,
+                   "): raw columns in, ",
+                   ir.task == Task::kRegression ? "value" : "label and probabilities", " out"));
 
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name("tsml_tabular");
@@ -505,22 +511,7 @@ absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metada
   }
   onnx::ModelProto model;
   model.set_ir_version(8);
-  model.set_producer_name("tsml");
-  model.set_producer_version(metadata.value("tsmlVersion", ""));
-  model.set_domain("ai.tsml");
-  model.set_model_version(1);
-  model.set_doc_string("tsml recommendation (ALS): user ids in, top-k unseen items out");
-  auto* op = model.add_opset_import();
-  op->set_domain("");
-  op->set_version(kOnnxOpset);
-  op = model.add_opset_import();
-  op->set_domain(kMl);
-  op->set_version(kOnnxMlOpset);
-  for (const auto& [k, v] : metadata.items()) {
-    auto* p = model.add_metadata_props();
-    p->set_key(k);
-    p->set_value(v.is_string() ? v.get<std::string>() : v.dump());
-  }
+  InitModel(model, metadata, "tsml recommendation (ALS): user ids in, top-k unseen items out");
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name("tsml_recommendation");
   Graph g(graph);
