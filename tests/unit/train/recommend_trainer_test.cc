@@ -1,6 +1,7 @@
 // The recommendation trainer on seeded demo data (SQLite): ALS and item-kNN beat the
 // most-popular baseline, every validation strategy, save → load → same recommendations, cold
 // start, cancellation, progress, and the predictor's input checks.
+#include "support/train_spec.h"
 #include "support/recording_sink.h"
 #include "train/recommend/recommend_trainer.h"
 
@@ -71,17 +72,10 @@ class RecommendTrainerTest : public ::testing::Test {
   Run Train(Json hyperparameters = Json::object(), std::string strategy = "train_test_split",
             Json training_data = {{"source", "user_events"}},
             common::CancellationToken* token = nullptr, double memory_gb = 8) {
-    common::ValidationErrors errors;
-    TrainSpec spec;
-    spec.job_id = "job" + std::to_string(++counter_);
-    spec.model_type = "recommendation";
-    spec.training_data = std::move(training_data);
-    spec.hyperparameters = ValidateHyperparameters(RecommendHyperparams(), hyperparameters, errors);
-    EXPECT_TRUE(errors.empty()) << errors.ToStatus();
-    spec.validation_strategy = std::move(strategy);
-    spec.cpu = 2;
-    spec.memory_gb = memory_gb;
-    spec.artifact_dir = (*dir_ / spec.job_id).string();
+    TrainSpec spec = test::MakeTrainSpec("job" + std::to_string(++counter_), "recommendation",
+                                         std::move(training_data), RecommendHyperparams(),
+                                         hyperparameters, std::move(strategy), dir_->string(),
+                                         memory_gb);
     RecordingSink sink;
     common::CancellationToken local;
     TrainContext ctx{&sink, token ? token : &local, common::SystemClock::Default(), db_};

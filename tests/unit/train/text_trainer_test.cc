@@ -2,6 +2,7 @@
 // and the real sentiment sentences (Kotzias et al., KDD 2015; UCI, CC BY 4.0) on SQLite, every
 // validation strategy, save → load → identical probabilities, cancellation, progress and the
 // predictor's input checks.
+#include "support/train_spec.h"
 #include "support/shared_data.h"
 #include "support/recording_sink.h"
 #include "train/text/text_trainer.h"
@@ -376,17 +377,10 @@ class TextTrainerTest : public ::testing::Test {
   static Run Train(Json hyperparameters = Json::object(), std::string strategy = "train_test_split",
                    Json training_data = {{"source", "reviews"}}, store::Database* db = nullptr,
                    common::CancellationToken* token = nullptr, double memory_gb = 8) {
-    common::ValidationErrors errors;
-    TrainSpec spec;
-    spec.job_id = StrCat("job", ++counter_);
-    spec.model_type = "nlp_sentiment";
-    spec.training_data = std::move(training_data);
-    spec.hyperparameters = ValidateHyperparameters(TextHyperparams(), hyperparameters, errors);
-    EXPECT_TRUE(errors.empty()) << errors.ToStatus();
-    spec.validation_strategy = std::move(strategy);
-    spec.cpu = 2;
-    spec.memory_gb = memory_gb;
-    spec.artifact_dir = (*dir_ / spec.job_id).string();
+    TrainSpec spec = test::MakeTrainSpec(StrCat("job", ++counter_), "nlp_sentiment",
+                                         std::move(training_data), TextHyperparams(),
+                                         hyperparameters, std::move(strategy), dir_->string(),
+                                         memory_gb);
     RecordingSink sink;
     common::CancellationToken local;
     TrainContext ctx{&sink, token ? token : &local, common::SystemClock::Default(),
