@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <span>
 
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -19,8 +20,14 @@
 #include "export/tabular_ir.h"
 #include "export/zip_writer.h"
 #include "train/bundle.h"
+#include "train/forecast/forecast_trainer.h"
+#include "train/forecast/lag_features.h"
+#include "train/forecast/series.h"
 #include "train/recommend/recommend_model.h"
 #include "train/tabular/tabular_model.h"
+#include "train/text/text_trainer.h"
+#include "train/text/tfidf_linear.h"
+#include "train/text/tokenizer.h"
 
 #ifndef TSML_EXPORT_TOOLS_DIR
 #define TSML_EXPORT_TOOLS_DIR "tools/export"
@@ -162,6 +169,26 @@ absl::StatusOr<Json> LastJsonLine(const std::string& script, const std::string& 
   auto j = common::ParseJson(lines.back(), 64);
   if (!j.ok()) return absl::InternalError(StrCat(script, " printed no JSON result"));
   return *j;
+}
+
+// Runs the format's Python converter (to_sklearn.py, to_torch.py, to_tf.py) on `spec`, which
+// writes the model into `model_dir`; takes its layout and library versions from its answer.
+absl::Status RunConverter(const ExportInput& in, const Json& spec, const std::string& model_dir,
+                          const common::CancellationToken* cancel, Json* layout, Json* libraries) {
+  const std::string spec_path = in.work_dir + "/spec.json";
+  RETURN_IF_ERROR(common::WriteFileAtomic(spec_path, spec.dump()));
+  const std::string script = in.format == "sklearn"   ? "to_sklearn.py"
+                             : in.format == "pytorch" ? "to_torch.py"
+                                                      : "to_tf.py";
+  ASSIGN_OR_RETURN(
+      ProcessResult r,
+      RunPython(in, script, {"--spec", spec_path, "--out", model_dir + "/" + ModelEntry(in.format)},
+                cancel));
+  ASSIGN_OR_RETURN(Json answer, LastJsonLine(script, r.out));
+  *layout = answer.value("layout", Json::object());
+  const Json versions = answer.value("versions", Json::object());
+  for (const auto& [k, v] : versions.items()) (*libraries)[k] = v;
+  return absl::OkStatus();
 }
 
 // The job's parameters and metrics for metadata.json.
@@ -322,19 +349,7 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
       RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, json));
       spec["boosterPath"] = booster_path;
     }
-    const std::string spec_path = in.work_dir + "/spec.json";
-    RETURN_IF_ERROR(common::WriteFileAtomic(spec_path, spec.dump()));
-    const std::string script = in.format == "sklearn"   ? "to_sklearn.py"
-                               : in.format == "pytorch" ? "to_torch.py"
-                                                        : "to_tf.py";
-    ASSIGN_OR_RETURN(
-        ProcessResult r,
-        RunPython(in, script,
-                  {"--spec", spec_path, "--out", model_dir + "/" + ModelEntry(in.format)}, cancel));
-    ASSIGN_OR_RETURN(Json answer, LastJsonLine(script, r.out));
-    layout = answer.value("layout", Json::object());
-    const Json versions = answer.value("versions", Json::object());
-    for (const auto& [k, v] : versions.items()) libraries[k] = v;
+    RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));
   }
   metadata["libraryVersions"] = libraries;
   metadata["layout"] = layout;
@@ -445,15 +460,7 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
                  {"userFactors", arrays.user_factors}, {"itemFactors", arrays.item_factors},
                  {"popularity", arrays.popularity},    {"seenPtr", arrays.seen_ptr},
                  {"seenIndex", arrays.seen_index}};
-    const std::string spec_path = in.work_dir + "/spec.json";
-    RETURN_IF_ERROR(common::WriteFileAtomic(spec_path, spec.dump()));
-    ASSIGN_OR_RETURN(ProcessResult r,
-                     RunPython(in, "to_torch.py",
-                               {"--spec", spec_path, "--out", model_dir + "/model.pt"}, cancel));
-    ASSIGN_OR_RETURN(Json answer, LastJsonLine("to_torch.py", r.out));
-    layout = answer.value("layout", Json::object());
-    const Json versions = answer.value("versions", Json::object());
-    for (const auto& [name, v] : versions.items()) libraries[name] = v;
+    RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));
   }
   metadata["libraryVersions"] = libraries;
   metadata["layout"] = layout;
@@ -475,6 +482,358 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
   return absl::OkStatus();
 }
 
+// A sentiment model (TF-IDF + logistic regression): tsml's tokens in, class probabilities out.
+absl::Status PrepareText(const ExportInput& in, const Json& bundle,
+                         const train::PredictorRegistry& predictors, const std::string& model_dir,
+                         const common::CancellationToken* cancel, Prepared* out) {
+  namespace text = train::text;
+  ASSIGN_OR_RETURN(std::unique_ptr<text::SentimentModel> model,
+                   text::SentimentModel::FromBundle(bundle));
+  const auto* linear = dynamic_cast<const text::TfidfLogReg*>(&model->classifier());
+  if (linear == nullptr) {
+    return absl::InvalidArgumentError(
+        "only tfidf_logreg sentiment models can be exported (a fastText model's hashed subword "
+        "embeddings have no counterpart in ONNX or scikit-learn); train with "
+        "hyperparameters.algorithm = \"tfidf_logreg\"");
+  }
+  const text::TfidfVectorizer& vec = linear->vectorizer();
+  if (vec.options().hashed || vec.options().char_ngrams) {
+    return absl::InvalidArgumentError(StrCat(
+        "this sentiment model uses ", vec.options().hashed ? "the hashed vectorizer" : "charNgrams",
+        ", which ONNX's TfIdfVectorizer and scikit-learn cannot reproduce; train with "
+        "vectorizer = \"vocabulary\" and charNgrams = false to export"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
+                   predictors.Load(in.model_type, in.bundle_path));
+  const std::vector<std::string>& labels = model->labels();
+  const bool binary = labels.size() == 2;
+
+  const auto t_sample = Clock::now();
+  Json training_data =
+      in.job.is_object() ? in.job.value("trainingData", Json::object()) : Json::object();
+  if (!training_data.is_object()) training_data = Json::object();
+  ASSIGN_OR_RETURN(std::vector<std::string> texts,
+                   DrawTextSample(in.data_db, in.model_type, training_data, model->text_column(),
+                                  kSampleRows));
+  Json rows = Json::array(), tokens = Json::array();
+  for (const std::string& t : texts) {
+    rows.push_back({{"text", t}});
+    tokens.push_back(text::Tokenize(t));
+  }
+  ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, Json::object()));
+  Json expected = Json::array();
+  try {
+    for (const Json& p : predictions) {
+      const Json& probabilities = p.at("probabilities");
+      if (binary) {
+        expected.push_back(probabilities.at(labels[1]));
+      } else {
+        Json row = Json::array();
+        for (const std::string& l : labels) row.push_back(probabilities.at(l));
+        expected.push_back(std::move(row));
+      }
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("unexpected prediction shape: ", e.what()));
+  }
+  const char* task = binary ? "binary_classification" : "multiclass_classification";
+  out->sample = {{"kind", "text"},
+                 {"rows", rows},
+                 {"encodedInputs", tokens},
+                 {"expectedScores", expected},
+                 {"scoreKind", binary ? "probabilityOfClasses[1]" : "classProbabilities"},
+                 {"task", task},
+                 {"classes", labels}};
+  out->sample_seconds = Since(t_sample);
+
+  const text::LinearModel& lm = linear->model();
+  TextLinearArrays arrays;
+  arrays.labels = labels;
+  arrays.idf = vec.idf();
+  arrays.rows = lm.rows();
+  for (int i = 0; i < vec.num_features(); ++i) arrays.terms.push_back(vec.FeatureName(i));
+  for (int r = 0; r < lm.rows(); ++r) {
+    for (int j = 0; j <= lm.num_features(); ++j) arrays.weights.push_back(lm.weight(r, j));
+  }
+  const Json tokenizer = bundle.value("transform", Json::object()).value("tokenizer", Json());
+  Json metadata = {
+      {"modelType", in.model_type},
+      {"task", task},
+      {"format", in.format},
+      {"tsmlVersion", TsmlVersion()},
+      {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+      {"classes", labels},
+      {"positiveLabel", model->positive() >= 0 ? Json(labels[model->positive()]) : Json()},
+      {"textColumn", model->text_column()},
+      {"tokenizer", tokenizer},
+      {"vectorizer",
+       {{"kind", "vocabulary"},
+        {"ngramMax", vec.options().ngram_max},
+        {"vocabularySize", vec.num_features()},
+        {"value", "(1 + ln tf) * idf, idf = ln((1 + n) / (1 + df)) + 1, rows L2-normalized"}}},
+      {"estimator",
+       {{"type", "logistic regression (liblinear L2R_LR)"},
+        {"oneVsRest", !binary},
+        {"probabilities", binary ? "sigmoid" : "per-class sigmoids normalized to sum 1"}}},
+      {"trainedAt", bundle.value("trainedAt", Json())}};
+  AddJobMetadata(in, &metadata);
+  Json libraries = bundle.value("libraryVersions", Json::object());
+
+  const auto t_write = Clock::now();
+  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("export cancelled");
+  Json layout;
+  const Json props = {{"modelType", in.model_type},
+                      {"task", task},
+                      {"tsmlVersion", TsmlVersion()},
+                      {"classes", labels},
+                      {"tokenizerVersion", text::kTokenizerVersion}};
+  if (in.format == "onnx") {
+    RETURN_IF_ERROR(WriteTextOnnx(arrays, props, model_dir + "/model.onnx", &layout));
+    libraries["onnx"] = "1.12 (libonnx, ai.onnx opset 15, ai.onnx.ml opset 3, IR 8)";
+  } else {
+    const Json spec = {{"kind", "text"},          {"task", task},
+                       {"classes", labels},       {"terms", arrays.terms},
+                       {"idf", arrays.idf},       {"ngramMax", vec.options().ngram_max},
+                       {"rows", arrays.rows},     {"numFeatures", vec.num_features()},
+                       {"weights", arrays.weights}};
+    RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));
+  }
+  metadata["libraryVersions"] = libraries;
+  metadata["layout"] = layout;
+  out->write_seconds = Since(t_write);
+  out->readme = StrCat(
+      "# tsml export: nlp_sentiment (TF-IDF + logistic regression) as ", in.format, "\n\n",
+      "The model takes tsml's tokens of each text, not the raw text: tsml's tokenizer (version ",
+      text::kTokenizerVersion,
+      ") lowercases, splits on whitespace and punctuation, keeps emoji as tokens and prefixes\n"
+      "the tokens after a negation cue with NEG_ up to the next clause punctuation (see the tsml\n"
+      "docs). sample.json `encodedInputs` holds the tokens of each sample text.\n\n",
+      in.format == "onnx"
+          ? "Load `model.onnx` with onnxruntime. Input `tokens`: string [N, T], each row a text's "
+            "tokens\npadded with \"\". Outputs `label` (string [N]) and `probabilities` (float32 "
+            "[N, classes],\nin metadata.json `classes` order).\n"
+          : "`joblib.load(\"model.joblib\")` is a scikit-learn Pipeline (TfidfVectorizer with the "
+            "fixed\nvocabulary and idf, then LogisticRegression or OneVsRestClassifier). Input: a "
+            "list of strings,\neach a text's tokens joined by single spaces; `predict_proba` gives "
+            "the class probabilities\nin `classes_` order.\n",
+      "\nsample.json holds texts, their tokens and the probabilities the tsml service computed\n"
+      "(`expectedScores`: the probability of classes[1] for two classes); the export was\n"
+      "verified against them.\n");
+  out->expected = std::move(expected);
+  out->metadata = std::move(metadata);
+  return absl::OkStatus();
+}
+
+// A demand forecaster (XGBoost on lag features): the one-step model over the encoded lag,
+// rolling and calendar features, checked on the service's own recursive forecasts.
+absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
+                             const train::PredictorRegistry& predictors,
+                             const std::string& model_dir, const common::CancellationToken* cancel,
+                             Prepared* out) {
+  namespace fc = train::forecast;
+  ASSIGN_OR_RETURN(std::unique_ptr<fc::ForecastPredictor> fp,
+                   fc::ForecastPredictor::FromBundle(bundle));
+  if (fp->algorithm() != "xgboost") {
+    return absl::InvalidArgumentError(
+        StrCat("only the xgboost forecaster can be exported (this model uses '", fp->algorithm(),
+               "', per-series state without a portable one-step model); train with "
+               "hyperparameters.algorithm = \"xgboost\""));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
+                   predictors.Load(in.model_type, in.bundle_path));
+  fc::LagConfig config;
+  std::string booster_json;
+  struct Series {
+    std::string name;
+    int code = 0;
+    int64_t next_period = 0;
+    double floor = 1;
+    bool non_negative = true;
+    std::vector<double> history;
+  };
+  std::vector<Series> series;
+  size_t total = 0;
+  std::string frequency;
+  try {
+    const Json& t = bundle.at("transform");
+    const Json& m = bundle.at("model");
+    frequency = t.at("frequency").get<std::string>();
+    ASSIGN_OR_RETURN(config, fc::LagConfig::FromJson(t.at("lagConfig")));
+    booster_json = m.at("boosterJson").get<std::string>();
+    total = m.at("totalIndex").get<size_t>();
+    for (const Json& e : m.at("series")) {
+      series.push_back({e.at("name").get<std::string>(), e.at("code").get<int>(),
+                        e.at("nextPeriod").get<int64_t>(), e.at("scaleFloor").get<double>(),
+                        e.value("nonNegative", true),
+                        e.at("history").get<std::vector<double>>()});
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(StrCat("demand_forecast artifact: ", e.what()));
+  }
+  if (series.empty() || total >= series.size()) {
+    return absl::InvalidArgumentError("demand_forecast artifact: no series");
+  }
+  ASSIGN_OR_RETURN(Json booster_doc, common::ParseJson(booster_json, 4096));
+  ASSIGN_OR_RETURN(TreeEnsemble trees, ParseXgboostJson(booster_doc));
+  const std::vector<std::string> names = config.FeatureNames();
+
+  // The service's forecasts for the total and the first groups, then the features each step
+  // of its recursion saw (the history extended by the forecasts before it).
+  const auto t_sample = Clock::now();
+  const int h = fp->horizon();
+  std::vector<size_t> chosen = {total};
+  for (size_t i = 0; i < series.size() && chosen.size() < 4; ++i) {
+    if (i != total) chosen.push_back(i);
+  }
+  Json instances = Json::array();
+  for (size_t i : chosen) {
+    instances.push_back(i == total ? Json::object() : Json{{"group", series[i].name}});
+  }
+  ASSIGN_OR_RETURN(Json forecasts, predictor->Predict(instances, {{"horizon", h}}));
+  struct Step {
+    size_t series;
+    int step;
+    std::string period;
+    double value;
+  };
+  std::vector<Step> steps;
+  try {
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      const Json& f = forecasts.at(k).at("forecast");
+      for (int s = 0; s < h; ++s) {
+        steps.push_back({chosen[k], s, f.at(s).at("period").get<std::string>(),
+                         f.at(s).at("value").get<double>()});
+      }
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("unexpected forecast shape: ", e.what()));
+  }
+  // Every step's features (the recursion needs them all); the sample keeps kSampleRows spread
+  // over the series and steps.
+  const size_t cols = config.NumFeatures();
+  const size_t lookback = static_cast<size_t>(config.Lookback());
+  std::vector<std::vector<float>> x(steps.size(), std::vector<float>(cols));
+  std::vector<double> scales(steps.size());
+  {
+    std::map<size_t, std::vector<double>> history;
+    for (size_t r = 0; r < steps.size(); ++r) {
+      const Series& s = series[steps[r].series];
+      std::vector<double>& hist = history.try_emplace(steps[r].series, s.history).first->second;
+      std::span<const double> view(hist);
+      if (view.size() > lookback) view = view.subspan(view.size() - lookback);
+      scales[r] = fc::ComputeFeatures(config, view, s.next_period + steps[r].step, s.code, s.floor,
+                                      x[r].data());
+      hist.push_back(steps[r].value);
+    }
+  }
+  Json rows = Json::array(), encoded = Json::array(), expected = Json::array(),
+       scale_json = Json::array(), non_negative = Json::array();
+  const size_t keep = std::min<size_t>(kSampleRows, steps.size());
+  for (size_t k = 0; k < keep; ++k) {
+    const size_t r = k * steps.size() / keep;
+    const Step& st = steps[r];
+    rows.push_back({{"group", st.series == total ? Json(nullptr) : Json(series[st.series].name)},
+                    {"period", st.period},
+                    {"step", st.step + 1}});
+    Json e = Json::array();
+    for (float v : x[r]) e.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
+    encoded.push_back(std::move(e));
+    expected.push_back(st.value);
+    scale_json.push_back(scales[r]);
+    non_negative.push_back(series[st.series].non_negative);
+  }
+  out->sample = {{"kind", "forecast"},
+                 {"rows", rows},
+                 {"encodedInputs", encoded},
+                 {"encodedFeatureNames", names},
+                 {"scales", scale_json},
+                 {"nonNegative", non_negative},
+                 {"expectedScores", expected},
+                 {"scoreKind", "value = ratio * scale (at least 0 where nonNegative)"},
+                 {"task", "forecast"}};
+  out->sample_seconds = Since(t_sample);
+
+  Json series_meta = Json::array();
+  for (size_t i = 0; i < series.size(); ++i) {
+    const Series& s = series[i];
+    const size_t from = s.history.size() > lookback ? s.history.size() - lookback : 0;
+    series_meta.push_back(
+        {{"name", i == total ? Json(nullptr) : Json(s.name)},
+         {"groupCode", s.code},
+         {"nextPeriod", fc::PeriodLabel(*fc::ParseFrequency(frequency), s.next_period)},
+         {"scaleFloor", s.floor},
+         {"nonNegative", s.non_negative},
+         {"recentHistory", std::vector<double>(s.history.begin() + from, s.history.end())}});
+  }
+  Json metadata = {
+      {"modelType", in.model_type},
+      {"task", "forecast"},
+      {"format", in.format},
+      {"tsmlVersion", TsmlVersion()},
+      {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+      {"frequency", frequency},
+      {"horizon", h},
+      {"lagConfig", config.ToJson()},
+      {"encodedFeatureNames", names},
+      {"series", series_meta},
+      {"estimator",
+       {{"type", "xgboost"},
+        {"objective", trees.objective},
+        {"trees", trees.trees.size()},
+        {"baseMargin", trees.base_margin}}},
+      {"recursion",
+       "value(t) = ratio(features(t)) * scale(t), clamped at 0 for nonNegative series; "
+       "features(t) and scale(t) from the series' values before t (the forecasts of earlier "
+       "steps included): lags, rolling means and standard deviations, log1p of the local level, "
+       "the calendar of t, the trend ratio and the group code, each divided by the local level "
+       "(the mean of the last scaleWindow values, at least scaleFloor)"},
+      {"trainedAt", bundle.value("trainedAt", Json())}};
+  AddJobMetadata(in, &metadata);
+  Json libraries = bundle.value("libraryVersions", Json::object());
+
+  const auto t_write = Clock::now();
+  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("export cancelled");
+  Json layout;
+  const Json props = {{"modelType", in.model_type},
+                      {"task", "forecast"},
+                      {"tsmlVersion", TsmlVersion()},
+                      {"encodedFeatureNames", names}};
+  if (in.format == "onnx") {
+    RETURN_IF_ERROR(WriteForecastOnnx(trees, names, props, model_dir + "/model.onnx", &layout));
+    libraries["onnx"] = "1.12 (libonnx, ai.onnx opset 15, ai.onnx.ml opset 3, IR 8)";
+  } else {
+    const std::string booster_path = in.work_dir + "/booster.json";
+    RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, booster_json));
+    const Json spec = {{"kind", "forecast"},       {"task", "regression"},
+                       {"estimator", "xgboost"},   {"trees", TreesToJson(trees)},
+                       {"numFeatures", cols},      {"numOutputs", 1},
+                       {"featureNames", names},    {"boosterPath", booster_path}};
+    RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));
+  }
+  metadata["libraryVersions"] = libraries;
+  metadata["layout"] = layout;
+  out->write_seconds = Since(t_write);
+  out->readme = StrCat(
+      "# tsml export: demand_forecast (XGBoost one-step forecaster) as ", in.format, "\n\n",
+      "The model maps one period's encoded features (float32 [N, F], NaN = missing; names in\n"
+      "metadata.json `encodedFeatureNames`) to `ratio`, the period's value over the series' local\n"
+      "level: value = ratio * scale, clamped at 0 for series that were never negative. A forecast\n"
+      "of h periods runs it h times, feeding each forecast back into the history the next step's\n"
+      "lags and rolling statistics are computed from (metadata.json `recursion`, `lagConfig` and\n"
+      "each series' `recentHistory`).\n\n",
+      in.format == "onnx"      ? "Load `model.onnx` with onnxruntime: input `features`, output `ratio` [N, 1].\n"
+      : in.format == "sklearn" ? "`joblib.load(\"model.joblib\").predict(features)` gives the ratios.\n"
+      : in.format == "pytorch" ? "`torch.jit.load(\"model.pt\")(features)` gives the ratios [N].\n"
+                               : "`tf.saved_model.load(\"saved_model\").signatures[\"serving_default\"]"
+                                 "(features=...)[\"scores\"]`\ngives the ratios [N].\n",
+      "\nsample.json holds feature rows of the service's own recursive forecasts (`encodedInputs`,\n"
+      "`scales`, `nonNegative`) and the values it forecast (`expectedScores`); the export was\n"
+      "verified against them.\n");
+  out->expected = std::move(expected);
+  out->metadata = std::move(metadata);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string TsmlVersion() { return TSML_VERSION; }
@@ -487,6 +846,8 @@ const std::vector<std::string>& AllFormats() {
 std::vector<std::string> SupportedFormats(const std::string& model_type) {
   if (IsTabular(model_type)) return AllFormats();
   if (model_type == "recommendation") return {"onnx", "pytorch"};
+  if (model_type == "nlp_sentiment") return {"onnx", "sklearn"};
+  if (model_type == "demand_forecast") return {"onnx", "sklearn", "pytorch", "tensorflow"};
   return {};
 }
 
@@ -495,7 +856,7 @@ absl::Status CheckFormatSupported(const std::string& model_type, const std::stri
   if (std::find(ok.begin(), ok.end(), format) != ok.end()) return absl::OkStatus();
   if (ok.empty()) {
     return absl::InvalidArgumentError(
-        StrCat("models of type '", model_type, "' cannot be exported yet"));
+        StrCat("models of type '", model_type, "' cannot be exported"));
   }
   return absl::InvalidArgumentError(StrCat("format '", format, "' is not supported for ",
                                            model_type,
@@ -533,6 +894,10 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   Prepared prepared;
   if (in.model_type == "recommendation") {
     RETURN_IF_ERROR(PrepareRecommendation(in, bundle, predictors, model_dir, cancel, &prepared));
+  } else if (in.model_type == "nlp_sentiment") {
+    RETURN_IF_ERROR(PrepareText(in, bundle, predictors, model_dir, cancel, &prepared));
+  } else if (in.model_type == "demand_forecast") {
+    RETURN_IF_ERROR(PrepareForecast(in, bundle, predictors, model_dir, cancel, &prepared));
   } else {
     RETURN_IF_ERROR(PrepareTabular(in, bundle, predictors, model_dir, cancel, &prepared));
   }

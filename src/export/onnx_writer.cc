@@ -1,5 +1,6 @@
 #include "export/onnx_writer.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
@@ -193,12 +194,28 @@ void AddValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list
   auto* shape = tensor->mutable_shape();
   for (int64_t d : dims) {
     auto* dim = shape->add_dim();
-    if (d < 0) {
+    if (d == -2) {
+      dim->set_dim_param("T");
+    } else if (d < 0) {
       dim->set_dim_param("N");
     } else {
       dim->set_dim_value(d);
     }
   }
+}
+
+// Checks `model` and writes it to `path` (temp name, fsync, rename).
+absl::Status CheckAndWrite(const onnx::ModelProto& model, const std::string& path) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) {
+    return absl::InternalError("cannot serialize the ONNX model");
+  }
+  return common::WriteFileAtomic(path, bytes);
 }
 
 std::string TypeName(int elem_type) {
@@ -480,15 +497,7 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
     outputs.push_back({{"name", value}, {"type", "float32"}, {"shape", {"N", 1}}});
   }
 
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
-  }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes))
-    return absl::InternalError("cannot serialize the ONNX model");
-  if (auto s = common::WriteFileAtomic(path, bytes); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
   if (layout) {
     *layout = {{"inputs", inputs},
                {"outputs", outputs},
@@ -597,15 +606,7 @@ absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metada
   AddValueInfo(graph->mutable_output(), "item_ids", onnx::TensorProto::STRING, {-1, -1});
   AddValueInfo(graph->mutable_output(), "scores", onnx::TensorProto::FLOAT, {-1, -1});
 
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    return absl::InternalError(StrCat("the ONNX checker rejected the exported graph: ", e.what()));
-  }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes))
-    return absl::InternalError("cannot serialize the ONNX model");
-  RETURN_IF_ERROR(common::WriteFileAtomic(path, bytes));
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
   if (layout) {
     *layout = {{"inputs",
                 {{{"name", "user_id"}, {"type", "string"}, {"shape", {"N"}}},
@@ -615,6 +616,163 @@ absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metada
                  {{"name", "scores"}, {"type", "float32"}, {"shape", {"N", "k"}}}}},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
                {"irVersion", 8}};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
+                           const std::string& path, Json* layout) {
+  const int64_t f = static_cast<int64_t>(text.terms.size());
+  const int64_t classes = static_cast<int64_t>(text.labels.size());
+  if (f == 0 || static_cast<int64_t>(text.idf.size()) != f || classes < 2 ||
+      text.rows != (classes == 2 ? 1 : classes) ||
+      static_cast<int64_t>(text.weights.size()) != text.rows * (f + 1)) {
+    return absl::InvalidArgumentError("text model arrays do not match their vocabulary");
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  InitModel(model, metadata,
+            "tsml nlp_sentiment (TF-IDF + logistic regression): tsml tokens in, label and "
+            "probabilities out");
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_text");
+  Graph g(graph);
+  AddValueInfo(graph->mutable_input(), "tokens", onnx::TensorProto::STRING, {-1, -2});
+
+  // The vocabulary grouped by n-gram length, as TfIdfVectorizer's pool wants it.
+  std::vector<std::vector<std::pair<std::vector<std::string>, int64_t>>> by_length;
+  for (int64_t i = 0; i < f; ++i) {
+    std::vector<std::string> parts = common::Split(text.terms[i], ' ');
+    if (parts.empty() || std::any_of(parts.begin(), parts.end(),
+                                     [](const std::string& p) { return p.empty(); })) {
+      return absl::InvalidArgumentError(StrCat("vocabulary term ", i, " is not a word n-gram"));
+    }
+    if (by_length.size() < parts.size()) by_length.resize(parts.size());
+    by_length[parts.size() - 1].emplace_back(std::move(parts), i);
+  }
+  std::vector<std::string> pool;
+  std::vector<int64_t> counts, indexes;
+  for (const auto& grams : by_length) {
+    counts.push_back(static_cast<int64_t>(pool.size()));
+    for (const auto& [parts, index] : grams) {
+      pool.insert(pool.end(), parts.begin(), parts.end());
+      indexes.push_back(index);
+    }
+  }
+  onnx::NodeProto* tfidf;
+  const std::string tf = g.Op("TfIdfVectorizer", {"tokens"}, "", &tfidf);  // [N, F] counts
+  Graph::AttrInt(tfidf, "min_gram_length", 1);
+  Graph::AttrInt(tfidf, "max_gram_length", static_cast<int64_t>(by_length.size()));
+  Graph::AttrInt(tfidf, "max_skip_count", 0);
+  Graph::AttrString(tfidf, "mode", "TF");
+  Graph::AttrInts(tfidf, "ngram_counts", counts);
+  Graph::AttrInts(tfidf, "ngram_indexes", indexes);
+  Graph::AttrStrings(tfidf, "pool_strings", pool);
+
+  // (1 + ln tf) · idf where tf > 0, then L2-normalized (an empty row stays zero).
+  onnx::TensorProto* idf = graph->add_initializer();
+  idf->set_name(g.Fresh("idf"));
+  idf->set_data_type(onnx::TensorProto::FLOAT);
+  idf->add_dims(f);
+  for (float v : text.idf) idf->add_float_data(v);
+  const std::string present =
+      g.Cast(g.Op("Greater", {tf, g.ConstF32(0)}), onnx::TensorProto::FLOAT);
+  const std::string log_tf = g.Op("Log", {g.Op("Max", {tf, g.ConstF32(1)})});
+  const std::string weighted = g.Op("Mul", {g.Op("Add", {log_tf, present}), idf->name()});
+  onnx::NodeProto* rss;
+  const std::string squares = g.Op("ReduceSumSquare", {weighted}, "", &rss);
+  Graph::AttrInts(rss, "axes", {1});
+  Graph::AttrInt(rss, "keepdims", 1);
+  const std::string norm = g.Op("Max", {g.Op("Sqrt", {squares}), g.ConstF32(1e-30f)});
+  const std::string x = g.Op("Div", {weighted, norm});
+
+  std::vector<float> coef, intercepts;
+  auto add_row = [&](int r, float sign) {
+    const float* w = text.weights.data() + static_cast<size_t>(r) * (f + 1);
+    for (int64_t j = 0; j < f; ++j) coef.push_back(sign * w[j]);
+    intercepts.push_back(sign * w[f]);
+  };
+  if (classes == 2) {  // [-w, w]: probabilities [σ(-z), σ(z)]
+    add_row(0, -1);
+    add_row(0, 1);
+  } else {
+    for (int r = 0; r < text.rows; ++r) add_row(r, 1);
+  }
+  const std::string scores = classes == 2 ? "probabilities" : g.Fresh("scores");
+  onnx::NodeProto* lc = g.Node("LinearClassifier", {x}, {"label", scores}, kMl);
+  Graph::AttrFloats(lc, "coefficients", coef);
+  Graph::AttrFloats(lc, "intercepts", intercepts);
+  Graph::AttrStrings(lc, "classlabels_strings", text.labels);
+  Graph::AttrString(lc, "post_transform", "LOGISTIC");
+  if (classes > 2) {  // liblinear's one-vs-rest normalization
+    onnx::NodeProto* n = g.Node("Normalizer", {scores}, {"probabilities"}, kMl);
+    Graph::AttrString(n, "norm", "L1");
+  }
+  AddValueInfo(graph->mutable_output(), "label", onnx::TensorProto::STRING, {-1});
+  AddValueInfo(graph->mutable_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, classes});
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
+  if (layout) {
+    *layout = {{"inputs",
+                {{{"name", "tokens"},
+                  {"type", "string"},
+                  {"shape", {"N", "T"}},
+                  {"meaning", "tsml's tokens of each text, padded with \"\""}}}},
+               {"outputs",
+                {{{"name", "label"}, {"type", "string"}, {"shape", {"N"}}},
+                 {{"name", "probabilities"},
+                  {"type", "float32"},
+                  {"shape", {"N", classes}},
+                  {"classes", text.labels}}}},
+               {"vocabulary", f},
+               {"ngramMax", by_length.size()},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8},
+               {"nodes", graph->node_size()}};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
+                               const std::vector<std::string>& feature_names, const Json& metadata,
+                               const std::string& path, Json* layout) {
+  const int64_t f = static_cast<int64_t>(feature_names.size());
+  if (trees.num_outputs != 1 || trees.base_margin.size() != 1) {
+    return absl::InvalidArgumentError("a forecaster has one output");
+  }
+  for (const Tree& t : trees.trees) {
+    for (const TreeNode& n : t.nodes) {
+      if (!n.leaf && (n.feature < 0 || n.feature >= f)) {
+        return absl::InvalidArgumentError("a tree splits on a feature the forecaster lacks");
+      }
+    }
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  InitModel(model, metadata,
+            "tsml demand_forecast (XGBoost one-step forecaster): lag/rolling/calendar features "
+            "in, the next period's value over the series' local level out");
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_forecast");
+  Graph g(graph);
+  AddValueInfo(graph->mutable_input(), "features", onnx::TensorProto::FLOAT, {-1, f});
+  onnx::NodeProto* n = g.Node("TreeEnsembleRegressor", {"features"}, {"ratio"}, kMl);
+  TreeAttributes(n, trees, false);
+  Graph::AttrInt(n, "n_targets", 1);
+  Graph::AttrFloats(n, "base_values", trees.base_margin);
+  Graph::AttrString(n, "aggregate_function", "SUM");
+  Graph::AttrString(n, "post_transform", "NONE");
+  AddValueInfo(graph->mutable_output(), "ratio", onnx::TensorProto::FLOAT, {-1, 1});
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
+  if (layout) {
+    *layout = {{"inputs",
+                {{{"name", "features"},
+                  {"type", "float32"},
+                  {"shape", {"N", f}},
+                  {"features", feature_names}}}},
+               {"outputs", {{{"name", "ratio"}, {"type", "float32"}, {"shape", {"N", 1}}}}},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8},
+               {"trees", trees.trees.size()}};
   }
   return absl::OkStatus();
 }

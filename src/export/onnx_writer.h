@@ -49,6 +49,30 @@ struct RecommenderArrays {
 absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metadata,
                                 const std::string& path, Json* layout);
 
+// A TF-IDF + logistic-regression sentiment model (train::text::TfidfLogReg, vocabulary mode,
+// word n-grams) as plain arrays.
+struct TextLinearArrays {
+  std::vector<std::string> terms;  // feature i's n-gram: its tokens joined by one space
+  std::vector<float> idf;          // per feature
+  std::vector<std::string> labels;
+  int rows = 1;                // 1 (binary: class 1 against class 0) or one per class
+  std::vector<float> weights;  // rows × (features + 1), the bias last
+};
+
+// Input `tokens` (string [N, T]: tsml's tokenizer output, padded with ""); outputs `label`
+// (string [N]) and `probabilities` (float [N, classes]): TfIdfVectorizer (term counts over the
+// vocabulary's n-grams) → (1 + ln tf) · idf → L2 normalization → LinearClassifier (LOGISTIC;
+// + Normalizer L1 for one-vs-rest multiclass).
+absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
+                           const std::string& path, Json* layout);
+
+// The one-step forecaster of demand_forecast (XGBoost over lag/rolling/calendar features):
+// input `features` (float [N, F], NaN = missing), output `ratio` (float [N, 1]: the forecast
+// over the series' local level) — TreeEnsembleRegressor.
+absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
+                               const std::vector<std::string>& feature_names, const Json& metadata,
+                               const std::string& path, Json* layout);
+
 }  // namespace tsml::exporting
 
 #endif  // TSML_EXPORT_ONNX_WRITER_H_

@@ -1,6 +1,7 @@
 #include "export/sample.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -110,6 +111,50 @@ absl::StatusOr<Json> DrawTabularSample(store::Database* db, const std::string& m
   }
   rows.push_back(std::move(unseen));
   return rows;
+}
+
+absl::StatusOr<std::vector<std::string>> DrawTextSample(store::Database* db,
+                                                        const std::string& model_type,
+                                                        const Json& training_data,
+                                                        const std::string& text_column, int count) {
+  std::vector<std::string> texts;
+  const int drawn = std::max(0, count - 2);
+  if (db != nullptr && drawn > 0) {
+    data::DataCatalog catalog(db);
+    ASSIGN_OR_RETURN(data::ResolvedTrainingData td,
+                     data::ResolveTrainingData(catalog, model_type, training_data));
+    if (td.schema.Find(text_column) == nullptr) {
+      return absl::FailedPreconditionError(
+          StrCat("column '", text_column, "' the model was trained on is no longer in source '",
+                 td.schema.source, "'"));
+    }
+    const std::string q = data::QuoteIdent(text_column);
+    RETURN_IF_ERROR(db->Run([&](store::SqlConnection& conn) -> absl::Status {
+      ASSIGN_OR_RETURN(
+          store::SqlRows result,
+          conn.Query(StrCat("SELECT ", q, " FROM ", data::QuoteIdent(td.schema.source),
+                            td.where.sql, td.where.sql.empty() ? " WHERE " : " AND ", q,
+                            " IS NOT NULL ORDER BY \"_row\" DESC LIMIT ", drawn),
+                     td.where.params));
+      for (const store::SqlRow& r : result) texts.push_back(r.Str(0));
+      return absl::OkStatus();
+    }));
+  }
+  static const char* const kSynthetic[] = {
+      "The room was clean and the staff were friendly.",
+      "Terrible service, the flight was delayed for hours.",
+      "Great location, would book again!",
+      "The breakfast was cold and the coffee was awful.",
+      "Check-in took five minutes; lovely view from the balcony.",
+      "Not worth the price.",
+  };
+  for (int i = static_cast<int>(texts.size()); i < drawn; ++i) {
+    texts.emplace_back(kSynthetic[i % std::size(kSynthetic)]);
+  }
+  texts.emplace_back("");
+  texts.emplace_back(
+      "NOT good at all: the café wasn't open, never again... but the pool was great! \xF0\x9F\x98\x80");
+  return texts;
 }
 
 }  // namespace tsml::exporting

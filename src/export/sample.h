@@ -25,6 +25,14 @@ absl::StatusOr<Json> DrawTabularSample(store::Database* db, const std::string& m
                                        const data::FeatureTransform& transform, int count,
                                        HashedValues* hashed, std::string* target = nullptr);
 
+// Texts for a sentiment model's sample: up to count - 2 values of `text_column` from the job's
+// training data (newest first; synthetic review sentences when `db` is null or the data gives
+// fewer), then an empty text and one with negation, punctuation, accents and an emoji.
+absl::StatusOr<std::vector<std::string>> DrawTextSample(store::Database* db,
+                                                        const std::string& model_type,
+                                                        const Json& training_data,
+                                                        const std::string& text_column, int count);
+
 }  // namespace tsml::exporting
 
 #endif  // TSML_EXPORT_SAMPLE_H_

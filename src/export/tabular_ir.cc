@@ -171,6 +171,38 @@ absl::StatusOr<TabularIr> BuildTabularIr(const train::tabular::TabularModel& mod
   return ir;
 }
 
+Json TreesToJson(const TreeEnsemble& e) {
+  Json trees = Json::array();
+  int max_depth = 0;
+  for (const Tree& t : e.trees) {
+    Json left = Json::array(), right = Json::array(), feature = Json::array(),
+         threshold = Json::array(), dleft = Json::array(), value = Json::array(),
+         leaf = Json::array();
+    for (const TreeNode& n : t.nodes) {
+      left.push_back(n.left);
+      right.push_back(n.right);
+      feature.push_back(n.feature);
+      threshold.push_back(n.threshold);
+      dleft.push_back(n.default_left ? 1 : 0);
+      value.push_back(n.value);
+      leaf.push_back(n.leaf ? 1 : 0);
+    }
+    max_depth = std::max(max_depth, t.Depth());
+    trees.push_back({{"target", t.target},
+                     {"left", left},
+                     {"right", right},
+                     {"feature", feature},
+                     {"threshold", threshold},
+                     {"defaultLeft", dleft},
+                     {"value", value},
+                     {"leaf", leaf}});
+  }
+  return {{"objective", e.objective},
+          {"baseMargin", e.base_margin},
+          {"maxDepth", max_depth},
+          {"trees", std::move(trees)}};
+}
+
 Json IrToJson(const TabularIr& ir) {
   Json j = {{"task", ir.task_name},
             {"classes", ir.classes},
@@ -181,36 +213,8 @@ Json IrToJson(const TabularIr& ir) {
             {"numOutputs", ir.num_outputs()},
             {"hashed", ir.hashed}};
   if (ir.trees) {
-    Json trees = Json::array();
-    int max_depth = 0;
-    for (const Tree& t : ir.trees->trees) {
-      Json left = Json::array(), right = Json::array(), feature = Json::array(),
-           threshold = Json::array(), dleft = Json::array(), value = Json::array(),
-           leaf = Json::array();
-      for (const TreeNode& n : t.nodes) {
-        left.push_back(n.left);
-        right.push_back(n.right);
-        feature.push_back(n.feature);
-        threshold.push_back(n.threshold);
-        dleft.push_back(n.default_left ? 1 : 0);
-        value.push_back(n.value);
-        leaf.push_back(n.leaf ? 1 : 0);
-      }
-      max_depth = std::max(max_depth, t.Depth());
-      trees.push_back({{"target", t.target},
-                       {"left", left},
-                       {"right", right},
-                       {"feature", feature},
-                       {"threshold", threshold},
-                       {"defaultLeft", dleft},
-                       {"value", value},
-                       {"leaf", leaf}});
-    }
     j["estimator"] = "xgboost";
-    j["trees"] = {{"objective", ir.trees->objective},
-                  {"baseMargin", ir.trees->base_margin},
-                  {"maxDepth", max_depth},
-                  {"trees", std::move(trees)}};
+    j["trees"] = TreesToJson(*ir.trees);
   } else {
     j["estimator"] = "linear";
     j["linear"] = ir.linear->ToJson();

@@ -72,6 +72,10 @@ absl::StatusOr<TabularIr> BuildTabularIr(const train::tabular::TabularModel& mod
 // The bucket EncodeCategorical uses for `value` in a column with `buckets` hash buckets.
 int HashBucket(const std::string& value, int buckets);
 
+// {"objective", "baseMargin", "maxDepth", "trees": [{target, left, right, feature, threshold,
+// defaultLeft, value, leaf}]}: the trees as the Python converters read them.
+Json TreesToJson(const TreeEnsemble& e);
+
 // The converters' input (tools/export/*.py): {"task", "classes", "threshold", "transform",
 // "featureNames", "hashed", "estimator": "xgboost"|"linear", "trees": {...arrays...} |
 // "linear": {...}}.

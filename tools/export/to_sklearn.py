@@ -19,6 +19,10 @@ The ColumnTransformer has one entry per encoded block, in tsml's feature order:
                  onto tsml's layout (levels, __other__, hash buckets for the values seen in
                  training, __missing__).
 
+Sentiment models (spec kind "text"): Pipeline([("tfidf", TfidfVectorizer), ("model", ...)])
+over strings of tsml's tokens joined by single spaces. Forecasters (kind "forecast"):
+Pipeline([("model", XGBRegressor)]) over the encoded lag features, predicting the ratio.
+
 usage: to_sklearn.py --spec spec.json --out model.joblib
 """
 import argparse
@@ -30,6 +34,7 @@ import pandas as pd
 import sklearn
 import xgboost
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.multiclass import OneVsRestClassifier
@@ -162,30 +167,60 @@ def linear_steps(spec):
     scaler.mean_ = a["mean"].copy()
     scaler.scale_ = a["scale"].copy()
     scaler.var_ = a["scale"] ** 2
-    classes = np.asarray(spec["classes"], dtype=object)
-    rng = np.random.default_rng(0)
     if spec["task"] == "regression":
+        rng = np.random.default_rng(0)
         model = Ridge().fit(rng.normal(size=(4, f)), rng.normal(size=4))
         model.coef_ = a["weights"][0].copy()
         model.intercept_ = float(a["bias"][0])
-    elif spec["task"] == "binary_classification":
-        model = LogisticRegression().fit(rng.normal(size=(4, f)), np.array([0, 1, 0, 1]))
-        model.coef_ = a["weights"][:1].copy()
-        model.intercept_ = a["bias"][:1].copy()
-        model.classes_ = classes
     else:
-        k = len(classes)
-        y = np.array([classes[i % k] for i in range(2 * k)], dtype=object)
-        model = OneVsRestClassifier(LogisticRegression()).fit(rng.normal(size=(2 * k, f)), y)
-        model.classes_ = classes
-        model.label_binarizer_.classes_ = classes
-        for i, est in enumerate(model.estimators_):
-            est.coef_ = a["weights"][i:i + 1].copy()
-            est.intercept_ = a["bias"][i:i + 1].copy()
+        model = logistic_model(spec["task"], spec["classes"], a["weights"], a["bias"])
     return [("impute", imputer), ("scale", scaler), ("model", model)]
 
 
+def logistic_model(task, classes, weights, bias):
+    """LogisticRegression (binary: one row, class 1 against 0) or liblinear's normalized
+    one-vs-rest (OneVsRestClassifier, a row per class) carrying the trained weights."""
+    classes = np.asarray(classes, dtype=object)
+    f = weights.shape[1]
+    rng = np.random.default_rng(0)
+    if task == "binary_classification":
+        model = LogisticRegression().fit(rng.normal(size=(4, f)), np.array([0, 1, 0, 1]))
+        model.coef_ = weights[:1].copy()
+        model.intercept_ = bias[:1].copy()
+        model.classes_ = classes
+        return model
+    k = len(classes)
+    y = np.array([classes[i % k] for i in range(2 * k)], dtype=object)
+    model = OneVsRestClassifier(LogisticRegression()).fit(rng.normal(size=(2 * k, f)), y)
+    model.classes_ = classes
+    model.label_binarizer_.classes_ = classes
+    for i, est in enumerate(model.estimators_):
+        est.coef_ = weights[i:i + 1].copy()
+        est.intercept_ = bias[i:i + 1].copy()
+    return model
+
+
+def build_text(spec):
+    """TfidfVectorizer over the tokens (a string of tsml's tokens joined by single spaces), with
+    tsml's vocabulary and idf, sublinear tf and L2 rows; then the logistic regression."""
+    terms = spec["terms"]
+    f = len(terms)
+    vectorizer = TfidfVectorizer(
+        tokenizer=operator.methodcaller("split", " "), token_pattern=None, lowercase=False,
+        ngram_range=(1, int(spec["ngramMax"])), vocabulary={t: i for i, t in enumerate(terms)},
+        sublinear_tf=True, smooth_idf=True, norm="l2", dtype=np.float64)
+    vectorizer.fit([" ".join(t for t in terms if " " not in t)])
+    vectorizer.idf_ = np.asarray(spec["idf"], np.float64)
+    w = np.asarray(spec["weights"], np.float64).reshape(int(spec["rows"]), f + 1)
+    model = logistic_model(spec["task"], spec["classes"], w[:, :f], w[:, f])
+    return Pipeline([("tfidf", vectorizer), ("model", model)])
+
+
 def build(spec):
+    if spec.get("kind") == "text":
+        return build_text(spec)
+    if spec.get("kind") == "forecast":  # the one-step model over the encoded lag features
+        return Pipeline([("model", xgboost_model(spec))])
     steps = [("transform", build_transformer(spec))]
     if spec["estimator"] == "xgboost":
         steps.append(("model", xgboost_model(spec)))
@@ -202,14 +237,20 @@ def main():
     spec = common.load_json(args.spec)
     pipeline = build(spec)
     joblib.dump(pipeline, args.out)
+    kind = spec.get("kind", "tabular")
     common.answer({
         "layout": {
             "file": "model.joblib",
             "object": "sklearn.pipeline.Pipeline",
             "steps": [name for name, _ in pipeline.steps],
             "estimator": type(pipeline.steps[-1][1]).__name__,
-            "input": "pandas.DataFrame of the raw columns",
-            "output": "predict_proba (classification; classes in `classes` order) or predict",
+            "input": {"tabular": "pandas.DataFrame of the raw columns",
+                      "text": "list of str: each text's tsml tokens joined by single spaces",
+                      "forecast": "float32 [N, F] of the encoded lag features"}[kind],
+            "output": {"tabular": "predict_proba (classification; classes in `classes` order) "
+                                  "or predict",
+                       "text": "predict_proba (classes in `classes` order)",
+                       "forecast": "predict: the ratio to the series' local level"}[kind],
         },
         "versions": {"scikit-learn": sklearn.__version__, "xgboost": xgboost.__version__,
                      "joblib": joblib.__version__, "pandas": pd.__version__,

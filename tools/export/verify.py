@@ -32,6 +32,20 @@ def scores_from_probabilities(p, task):
     return p
 
 
+def token_matrix(sample):
+    """tsml's tokens of each text as a string matrix [N, T], padded with ""."""
+    rows = sample["encodedInputs"]
+    width = max([len(r) for r in rows] + [1])
+    return np.array([list(r) + [""] * (width - len(r)) for r in rows], dtype=object)
+
+
+def forecast_values(ratio, sample):
+    """A forecaster's values from its ratios: ratio * scale, at least 0 where nonNegative."""
+    v = np.asarray(ratio, np.float64).reshape(-1) * np.asarray(sample["scales"], np.float64)
+    v[~np.isfinite(v)] = 0.0
+    return np.where(np.asarray(sample["nonNegative"], bool), np.maximum(v, 0.0), v)
+
+
 def verify_onnx(d, sample):
     import onnx
     import onnxruntime as ort
@@ -48,6 +62,15 @@ def verify_onnx(d, sample):
             "k": np.array([sample["k"]], np.int64)})
         return ("onnxruntime", ort.__version__, np.asarray(scores, np.float64),
                 {"onnxChecker": "passed (full_check)", "items": [list(map(str, r)) for r in items]})
+    if sample.get("kind") == "text":
+        (probabilities,) = sess.run(["probabilities"], {"tokens": token_matrix(sample)})
+        return ("onnxruntime", ort.__version__,
+                scores_from_probabilities(probabilities, sample["task"]),
+                {"onnxChecker": "passed (full_check)"})
+    if sample.get("kind") == "forecast":
+        (ratio,) = sess.run(["ratio"], {"features": encoded(sample)})
+        return ("onnxruntime", ort.__version__, forecast_values(ratio[:, 0], sample),
+                {"onnxChecker": "passed (full_check)"})
     feeds = {}
     for i in sess.get_inputs():
         if i.type == "tensor(string)":
@@ -130,12 +153,19 @@ def verify_sklearn(d, sample):
     import joblib
     import sklearn
     pipeline = joblib.load(os.path.join(d, "model.joblib"))
+    checks = {"pipelineSteps": [n for n, _ in pipeline.steps]}
+    if sample.get("kind") == "text":
+        texts = [" ".join(r) for r in sample["encodedInputs"]]
+        scores = scores_from_probabilities(pipeline.predict_proba(texts), sample["task"])
+        return "scikit-learn", sklearn.__version__, scores, checks
+    if sample.get("kind") == "forecast":
+        scores = forecast_values(pipeline.predict(encoded(sample)), sample)
+        return "scikit-learn", sklearn.__version__, scores, checks
     x = frame_for_sklearn(sample)
     if sample["task"] == "regression":
         scores = np.asarray(pipeline.predict(x), np.float64)
     else:
         scores = scores_from_probabilities(pipeline.predict_proba(x), sample["task"])
-    checks = {"pipelineSteps": [n for n, _ in pipeline.steps]}
     return "scikit-learn", sklearn.__version__, scores, checks
 
 
@@ -155,6 +185,8 @@ def verify_pytorch(d, sample):
                 {"torchscript": type(module).__name__, "items": items})
     with torch.no_grad():
         scores = module(torch.from_numpy(encoded(sample))).numpy().astype(np.float64)
+    if sample.get("kind") == "forecast":
+        scores = forecast_values(scores, sample)
     return "torch", torch.__version__, scores, {"torchscript": type(module).__name__}
 
 
@@ -166,6 +198,8 @@ def verify_tensorflow(d, sample):
     fn = model.signatures["serving_default"]
     out = fn(features=tf.constant(encoded(sample)))
     scores = out["scores"].numpy().astype(np.float64)
+    if sample.get("kind") == "forecast":
+        scores = forecast_values(scores, sample)
     return "tensorflow", tf.__version__, scores, {"signature": "serving_default"}
 
 

@@ -49,6 +49,7 @@ class TfidfVectorizer {
 
   SparseRow Transform(const Tokens& tokens) const;
   int num_features() const { return static_cast<int>(idf_.size()); }
+  const std::vector<float>& idf() const { return idf_; }
   const TfidfOptions& options() const { return options_; }
   // The n-gram of feature i; hashed: the most frequent n-gram seen in that bucket in training
   // ("#<i>" for a loaded model, which does not keep them).
