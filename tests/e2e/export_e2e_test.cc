@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <set>
+#include <vector>
 #include <thread>
 
 #include "common/file_util.h"
@@ -33,6 +34,19 @@ class ExportE2eTest : public ::testing::Test {
       if (Body(server_->Call("GET", "/api/ml/training/status/" + *job_, token))["status"] == "completed") break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+  }
+  // Submits a training job and waits until it has finished (its final status is returned).
+  static std::string TrainAndWait(const std::string& body, std::string* job_id) {
+    const std::string token = TestServer::AdminToken();
+    auto r = server_->Call("POST", "/api/ml/training/initiate", token, body);
+    *job_id = Body(r)["jobId"].is_string() ? Body(r)["jobId"].get<std::string>() : "";
+    std::string status = r.body;
+    for (int i = 0; i < 1200 && !job_id->empty(); ++i) {
+      status = Body(server_->Call("GET", "/api/ml/training/status/" + *job_id, token))["status"];
+      if (status == "completed" || status == "failed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return status;
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -86,6 +100,50 @@ TEST_F(ExportE2eTest, EveryFormatExportsVerifiesAndDownloads) {
     other_id.back() = other_id.back() == '0' ? '1' : '0';
     EXPECT_EQ(server_->Call("GET", "/api/ml/exports/" + other_id + url.substr(url.find("/download")), "").status, 403);
   }
+}
+
+TEST_F(ExportE2eTest, SentimentAndForecastModelsExportOverHttp) {
+  struct Case {
+    const char* train;
+    std::vector<const char*> formats;
+    const char* refused;  // a format the type does not support
+  };
+  const std::vector<Case> cases = {
+      {R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"},"hyperparameters":{"algorithm":"tfidf_logreg"}})",
+       {"onnx", "sklearn"},
+       "pmml"},
+      {R"({"modelType":"demand_forecast","trainingData":{"source":"bookings"},"hyperparameters":{"algorithm":"xgboost","groupBy":"channel"}})",
+       {"onnx", "pytorch"},
+       "pmml"},
+  };
+  for (const Case& c : cases) {
+    std::string job;
+    ASSERT_EQ(TrainAndWait(c.train, &job), "completed") << c.train;
+    for (const char* format : c.formats) {
+      auto r = Call("POST", "/api/ml/training/export/" + job, std::string(R"({"format":")") + format + "\"}");
+      ASSERT_EQ(r.status, 200) << format << " " << r.body;
+      const Json e = WaitExport(Body(r)["exportId"]);
+      ASSERT_EQ(e["status"], "completed") << c.train << " " << format << " " << e.dump();
+      EXPECT_TRUE(e["parity"]["passed"].get<bool>()) << e.dump();
+      auto d = server_->Call("GET", e["downloadUrl"].get<std::string>(), "");
+      ASSERT_EQ(d.status, 200);
+      EXPECT_EQ(common::Sha256Hex(d.body), e["checksum"]);
+    }
+    auto refused = Call("POST", "/api/ml/training/export/" + job,
+                        std::string(R"({"format":")") + c.refused + "\"}");
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_NE(refused.body.find("supported: onnx"), std::string::npos) << refused.body;
+  }
+  // A fastText sentiment model has no portable form: the export fails with the way out.
+  std::string fasttext;
+  ASSERT_EQ(TrainAndWait(R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"},"hyperparameters":{"algorithm":"fasttext"}})",
+                         &fasttext),
+            "completed");
+  auto r = Call("POST", "/api/ml/training/export/" + fasttext, R"({"format":"onnx"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json e = WaitExport(Body(r)["exportId"]);
+  EXPECT_EQ(e["status"], "failed") << e.dump();
+  EXPECT_NE(e.dump().find("tfidf_logreg"), std::string::npos) << e.dump();
 }
 
 TEST_F(ExportE2eTest, ExpiredLinksAreRefused) {

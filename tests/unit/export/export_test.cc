@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "common/strings.h"
 #include "data/demo_data.h"
@@ -21,10 +22,15 @@
 #include "onnx/onnx-ml.pb.h"
 #include "store/sql.h"
 #include "support/test_server.h"
+#include "support/train_spec.h"
+#include "train/forecast/forecast_trainer.h"
+#include "train/forecast/register.h"
 #include "train/recommend/recommend_trainer.h"
 #include "train/recommend/register.h"
 #include "train/tabular/tabular_model.h"
 #include "train/tabular/tabular_trainer.h"
+#include "train/text/register.h"
+#include "train/text/text_trainer.h"
 
 namespace tsml::exporting {
 namespace {
@@ -158,6 +164,44 @@ class ExportTest : public ::testing::Test {
     train::TrainerRegistry trainers;
     train::tabular::RegisterTabular(trainers, *predictors_);
     train::recommend::RegisterRecommendation(trainers, *predictors_);
+    train::text::RegisterText(trainers, *predictors_);
+    train::forecast::RegisterForecast(trainers, *predictors_);
+    // Sentiment models on the demo reviews and forecasters of the demo bookings.
+    struct Other {
+      const char* key;
+      const char* type;
+      Json td, hp;
+    };
+    const Json two_classes = {{"source", "reviews"},
+                              {"filters", {{"sentiment", {"positive", "negative"}}}}};
+    const std::vector<Other> others = {
+        {"text_binary", "nlp_sentiment", two_classes, {{"algorithm", "tfidf_logreg"}}},
+        {"text_multiclass", "nlp_sentiment", {{"source", "reviews"}}, {{"algorithm", "tfidf_logreg"}}},
+        {"text_fasttext", "nlp_sentiment", two_classes, {{"algorithm", "fasttext"}}},
+        {"forecast_xgboost",
+         "demand_forecast",
+         {{"source", "bookings"}},
+         {{"algorithm", "xgboost"}, {"groupBy", "channel"}, {"nEstimators", 100}}},
+        {"forecast_holt_winters",
+         "demand_forecast",
+         {{"source", "bookings"}},
+         {{"algorithm", "holt_winters"}}},
+    };
+    for (const Other& c : others) {
+      const bool text = std::string(c.type) == "nlp_sentiment";
+      train::TrainSpec spec = test::MakeTrainSpec(
+          c.key, c.type, c.td, text ? train::text::TextHyperparams() : train::forecast::ForecastHyperparams(),
+          c.hp, "train_test_split", dir_->path() + "/art");
+      NullSink sink;
+      common::CancellationToken token;
+      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
+      std::unique_ptr<train::Trainer> trainer = trainers.Create(c.type);
+      ASSERT_NE(trainer, nullptr) << c.type;
+      auto r = trainer->Train(spec, ctx);
+      ASSERT_TRUE(r.ok()) << c.key << ": " << r.status();
+      ASSERT_TRUE(r->model.has_value());
+      (*models_)[c.key] = {c.type, c.td, r->model->file_path};
+    }
   }
   static void TearDownTestSuite() {
     if (timings_ && !timings_->empty()) {
@@ -216,7 +260,8 @@ class ExportTest : public ::testing::Test {
     const Json& p = r->parity;
     EXPECT_TRUE(p["passed"].get<bool>()) << p.dump();
     EXPECT_LE(p["maxScaledDiff"].get<double>(), kParityTolerance) << p.dump();
-    if (key.rfind("regression", 0) != 0) {  // probabilities: the plain absolute bound
+    if (key.rfind("regression", 0) != 0 && key.rfind("forecast", 0) != 0) {
+      // Probabilities: the plain absolute bound.
       EXPECT_LE(p["maxAbsDiff"].get<double>(), kParityTolerance) << p.dump();
     }
     EXPECT_EQ(p["rows"], kSampleRows);
@@ -237,17 +282,30 @@ class ExportTest : public ::testing::Test {
     EXPECT_EQ(sample["rows"].size(), static_cast<size_t>(kSampleRows));
     EXPECT_EQ(sample["expectedScores"].size(), static_cast<size_t>(kSampleRows));
     const bool ranking = in.model_type == "recommendation";
+    // Text and forecast models take encoded inputs (tokens, lag features) in every format.
+    const bool encoded_only =
+        in.model_type == "nlp_sentiment" || in.model_type == "demand_forecast";
+    const bool tabular = !ranking && !encoded_only;
     EXPECT_EQ(sample.contains("encodedInputs"),
-              !ranking && (format == "pytorch" || format == "tensorflow"));
+              encoded_only || (tabular && (format == "pytorch" || format == "tensorflow")));
     auto meta = Json::parse(files.at("metadata.json"));
-    for (const char* k : {"modelType", "task", "features", "trainingJob", "metrics",
-                          "libraryVersions", "tsmlVersion", "layout"}) {
+    for (const char* k :
+         {"modelType", "task", "trainingJob", "metrics", "libraryVersions", "tsmlVersion", "layout"}) {
       EXPECT_TRUE(meta.contains(k)) << k;
     }
     if (ranking) {
       EXPECT_EQ(p["itemMismatches"], 0) << p.dump();
-    } else {
+      EXPECT_TRUE(meta.contains("features"));
+    } else if (tabular) {
+      EXPECT_TRUE(meta.contains("features"));
       EXPECT_TRUE(meta.contains("featureTransformation"));
+    } else if (in.model_type == "nlp_sentiment") {
+      EXPECT_TRUE(meta.contains("tokenizer"));
+      EXPECT_TRUE(meta.contains("vectorizer"));
+    } else {
+      EXPECT_TRUE(meta.contains("lagConfig"));
+      EXPECT_TRUE(meta.contains("series"));
+      EXPECT_EQ(sample["scales"].size(), static_cast<size_t>(kSampleRows));
     }
     EXPECT_EQ(meta["modelType"], in.model_type);
     EXPECT_EQ(meta["metrics"]["note"], "from the job");
@@ -259,9 +317,10 @@ class ExportTest : public ::testing::Test {
       onnx::ModelProto m;
       ASSERT_TRUE(m.ParseFromString(files.at("model.onnx")));
       EXPECT_NO_THROW(onnx::checker::check_model(m));
-      // One named input per raw column (recommendation: user_id and k).
+      // One named input per raw column (recommendation: user_id and k; text: tokens;
+      // forecast: features).
       EXPECT_EQ(static_cast<size_t>(m.graph().input_size()),
-                meta["features"].size() + (ranking ? 1 : 0));
+                encoded_only ? 1 : meta["features"].size() + (ranking ? 1 : 0));
     }
     const std::map<std::string, std::string> entry = {{"onnx", "model.onnx"},
                                                       {"pmml", "model.pmml"},
@@ -295,6 +354,72 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values("onnx", "pmml", "sklearn", "pytorch", "tensorflow")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
+INSTANTIATE_TEST_SUITE_P(
+    SentimentModels, ExportFormatTest,
+    ::testing::Combine(::testing::Values("text_binary", "text_multiclass"),
+                       ::testing::Values("onnx", "sklearn")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+INSTANTIATE_TEST_SUITE_P(
+    Forecasters, ExportFormatTest,
+    ::testing::Combine(::testing::Values("forecast_xgboost"),
+                       ::testing::Values("onnx", "sklearn", "pytorch", "tensorflow")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+TEST_F(ExportTest, SentimentSampleHoldsTheTokensTheServiceSaw) {
+  RequireVenv();
+  if (HasFatalFailure()) return;
+  ExportInput in = Input("text_binary", "onnx");
+  auto r = RunExport(in, *predictors_, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto files = ReadZip(in.output_zip);
+  const Json sample = Json::parse(files.at("sample.json"));
+  ASSERT_EQ(sample["rows"].size(), sample["encodedInputs"].size());
+  // The last two rows are the edge cases: an empty text (no tokens) and a negated clause.
+  const size_t n = sample["rows"].size();
+  EXPECT_EQ(sample["rows"][n - 2]["text"], "");
+  EXPECT_TRUE(sample["encodedInputs"][n - 2].empty());
+  const Json& negated = sample["encodedInputs"][n - 1];
+  EXPECT_NE(std::find(negated.begin(), negated.end(), Json("NEG_good")), negated.end())
+      << negated.dump();
+  EXPECT_EQ(r->metadata["classes"], Json({"negative", "positive"}));
+  EXPECT_EQ(r->metadata["layout"]["inputs"][0]["name"], "tokens");
+}
+
+TEST_F(ExportTest, ForecastSampleFollowsTheServiceRecursion) {
+  RequireVenv();
+  if (HasFatalFailure()) return;
+  ExportInput in = Input("forecast_xgboost", "onnx");
+  auto r = RunExport(in, *predictors_, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Json sample = Json::parse(ReadZip(in.output_zip).at("sample.json"));
+  // Rows cover the total and groups, and later steps (whose lags are earlier forecasts).
+  std::set<std::string> groups;
+  int max_step = 0;
+  for (const Json& row : sample["rows"]) {
+    groups.insert(row["group"].is_null() ? "(total)" : row["group"].get<std::string>());
+    max_step = std::max(max_step, row["step"].get<int>());
+  }
+  EXPECT_GE(groups.size(), 2u);
+  EXPECT_GT(max_step, 1);
+  EXPECT_EQ(sample["encodedInputs"][0].size(), sample["encodedFeatureNames"].size());
+  EXPECT_EQ(r->metadata["estimator"]["type"], "xgboost");
+}
+
+TEST_F(ExportTest, ModelsWithoutAPortableFormIsRefusedWithTheWayOut) {
+  auto fasttext = RunExport(Input("text_fasttext", "onnx"), *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(fasttext.status())) << fasttext.status();
+  EXPECT_NE(fasttext.status().message().find("tfidf_logreg"), std::string::npos)
+      << fasttext.status();
+  auto hw = RunExport(Input("forecast_holt_winters", "sklearn"), *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(hw.status())) << hw.status();
+  EXPECT_NE(hw.status().message().find("\"xgboost\""), std::string::npos) << hw.status();
+  auto pmml = RunExport(Input("text_binary", "pmml"), *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(pmml.status())) << pmml.status();
+  EXPECT_NE(pmml.status().message().find("supported: onnx, sklearn"), std::string::npos)
+      << pmml.status();
+}
+
 TEST_F(ExportTest, RecommendationExportsToOnnxAndPytorch) {
   ExportAndCheck("recommendation_als", "onnx");
   ExportAndCheck("recommendation_als", "pytorch");
@@ -309,8 +434,11 @@ TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_NE(s.message().find("onnx, pmml, sklearn, pytorch, tensorflow"), std::string::npos) << s;
   EXPECT_TRUE(CheckFormatSupported("predictive_analytics", "tensorflow").ok());
-  auto unknown = CheckFormatSupported("demand_forecast", "onnx");
+  EXPECT_TRUE(CheckFormatSupported("demand_forecast", "onnx").ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckFormatSupported("demand_forecast", "pmml")));
+  auto unknown = CheckFormatSupported("anomaly_detection", "onnx");
   EXPECT_TRUE(absl::IsInvalidArgument(unknown));
+  EXPECT_NE(unknown.message().find("cannot be exported"), std::string::npos) << unknown;
   ExportInput in = Input("binary_xgboost", "coreml");
   auto r = RunExport(in, *predictors_, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
