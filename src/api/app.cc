@@ -71,11 +71,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
   wo.data_url = config.data_url;
   wo.data_db = app->data_db_.get();
   App* self = app.get();  // the pool is stopped before the services go away
-  wo.handlers[store::TaskKind::kDeploy] = [self](const store::TaskRecord& t) {
-    return self->deployments_->RunDeployTask(t);
+  wo.handlers[store::TaskKind::kDeploy] = [self](const store::TaskRecord& t,
+                                                 const common::CancellationToken&) {
+    return self->deployments_->RunDeployTask(t);  // seconds at most: runs to its end
   };
-  wo.handlers[store::TaskKind::kExport] = [self](const store::TaskRecord& t) {
-    return self->exports_->RunExportTask(t);
+  wo.handlers[store::TaskKind::kExport] = [self](const store::TaskRecord& t,
+                                                 const common::CancellationToken& cancel) {
+    return self->exports_->RunExportTask(t, cancel);
   };
   app->workers_ = std::make_unique<jobs::WorkerPool>(wo, app->store_.get(), options.trainers,
                                                      app->clock_, app->ids_.get());

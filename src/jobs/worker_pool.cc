@@ -102,6 +102,7 @@ void WorkerPool::Stop() {
     if (!started_ || stopping_) return;
     stopping_ = true;
     for (auto& [id, token] : running_) token->Cancel(CancelReason::kShutdown);
+    for (auto& [id, token] : running_tasks_) token->Cancel(CancelReason::kShutdown);
   }
   cv_.notify_all();
   for (auto& t : threads_) {
@@ -182,24 +183,88 @@ void WorkerPool::WorkerLoop(int index) {
   }
 }
 
+// Renews a claimed task's lease every heartbeat_ms while it runs, and turns a cancellation
+// requested anywhere (kUser) or a lost lease (kLeaseLost) into `token`.
+class WorkerPool::LeaseKeeper {
+ public:
+  LeaseKeeper(WorkerPool* pool, const store::TaskRecord& task, const std::string& owner,
+              common::CancellationToken* token)
+      : thread_([this, pool, &task, &owner, token] {
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::milliseconds(pool->options_.heartbeat_ms),
+                               [&] { return done_; })) {
+            auto t = pool->store_->Heartbeat(task.id, owner, pool->options_.lease_ms,
+                                             pool->clock_->NowMillis());
+            if (absl::IsNotFound(t.status())) {
+              token->Cancel(CancelReason::kLeaseLost);
+            } else if (t.ok() && t->cancel_requested) {
+              token->Cancel(CancelReason::kUser);
+            }
+          }
+        }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+void WorkerPool::RunHandlerTask(const std::string& owner, const store::TaskRecord& task) {
+  const Json log_ids = {{"taskId", task.id},
+                        {"kind", std::string(store::TaskKindName(task.kind))},
+                        {"refId", task.ref_id},
+                        {"worker", owner}};
+  auto token = std::make_shared<common::CancellationToken>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) token->Cancel(CancelReason::kShutdown);
+    running_tasks_[task.id] = token;
+  }
+  auto it = options_.handlers.find(task.kind);
+  absl::Status s = absl::UnimplementedError("no handler for this task kind");
+  if (it != options_.handlers.end()) {
+    LeaseKeeper lease(this, task, owner, token.get());
+    try {
+      s = it->second(task, *token);
+    } catch (const std::exception& e) {
+      s = absl::InternalError(common::StrCat("task crashed: ", e.what()));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_tasks_.erase(task.id);
+  }
+  switch (token->reason()) {
+    case CancelReason::kShutdown:
+      LogInfo("task interrupted by shutdown; lease released", log_ids);
+      return;  // Stop() hands the lease back; the next worker runs it again
+    case CancelReason::kLeaseLost:
+      LogWarn("task lease lost; another worker owns it now", log_ids);
+      return;
+    case CancelReason::kUser:
+    case CancelReason::kNone:
+      break;
+  }
+  if (!s.ok()) {
+    Json fields = log_ids;
+    fields["error"] = std::string(s.message());
+    LogWarn("task failed", fields);
+  }
+  (void)store_->Finish(task.id, owner, s.ok(), clock_->NowMillis());
+}
+
 void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task) {
   if (task.kind != store::TaskKind::kTrain) {
-    auto it = options_.handlers.find(task.kind);
-    absl::Status s = absl::UnimplementedError("no handler for this task kind");
-    if (it != options_.handlers.end()) {
-      try {
-        s = it->second(task);
-      } catch (const std::exception& e) {
-        s = absl::InternalError(common::StrCat("task crashed: ", e.what()));
-      }
-    }
-    if (!s.ok()) {
-      LogWarn("task failed", {{"taskId", task.id},
-                              {"kind", std::string(store::TaskKindName(task.kind))},
-                              {"refId", task.ref_id},
-                              {"error", std::string(s.message())}});
-    }
-    (void)store_->Finish(task.id, owner, s.ok(), clock_->NowMillis());
+    RunHandlerTask(owner, task);
     return;
   }
   const Json log_ids = {{"jobId", task.ref_id}, {"taskId", task.id}, {"worker", owner}};
@@ -223,21 +288,7 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
   LogInfo("job started", log_ids);
 
   // Heartbeat: renews the lease; notices cancellation made anywhere, or a lost lease.
-  std::mutex hb_mu;
-  std::condition_variable hb_cv;
-  bool hb_done = false;
-  std::thread heartbeat([&] {
-    std::unique_lock<std::mutex> lock(hb_mu);
-    while (!hb_cv.wait_for(lock, std::chrono::milliseconds(options_.heartbeat_ms),
-                           [&] { return hb_done; })) {
-      auto t = store_->Heartbeat(task.id, owner, options_.lease_ms, clock_->NowMillis());
-      if (absl::IsNotFound(t.status())) {
-        token->Cancel(CancelReason::kLeaseLost);
-      } else if (t.ok() && t->cancel_requested) {
-        token->Cancel(CancelReason::kUser);
-      }
-    }
-  });
+  auto lease = std::make_unique<LeaseKeeper>(this, task, owner, token.get());
 
   train::TrainSpec spec = SpecFromJob(*job, options_);
   spec.incremental = job->options.value("incremental", false);
@@ -266,12 +317,7 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
     }
   }
 
-  {
-    std::lock_guard<std::mutex> lock(hb_mu);
-    hb_done = true;
-  }
-  hb_cv.notify_all();
-  heartbeat.join();
+  lease.reset();
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_.erase(job->id);

@@ -37,7 +37,12 @@ struct WorkerPoolOptions {
   store::Database* data_db = nullptr;  // handed to trainers (TrainContext::data_db)
   // Handlers of the other task kinds (deploy, export); a kind without one is not claimed.
   // They return the task's outcome; the record's own state is theirs to write.
-  std::map<store::TaskKind, std::function<absl::Status(const store::TaskRecord&)>> handlers;
+  // The token fires on shutdown (the lease is then handed back and the task runs again
+  // elsewhere, whatever the handler returns) or when the lease was lost; the pool renews the
+  // lease while a handler runs.
+  std::map<store::TaskKind, std::function<absl::Status(const store::TaskRecord&,
+                                                       const common::CancellationToken&)>>
+      handlers;
 };
 
 class WorkerPool {
@@ -78,6 +83,10 @@ class WorkerPool {
   bool stopping_ = false;
   bool started_ = false;
   int pending_notifications_ = 0;
+  class LeaseKeeper;
+  void RunHandlerTask(const std::string& owner, const store::TaskRecord& task);
+  // Deploy and export tasks in progress: task id → token.
+  std::map<std::string, std::shared_ptr<common::CancellationToken>> running_tasks_;
   std::map<std::string, std::shared_ptr<common::CancellationToken>> running_;  // job id →
   std::vector<std::thread> threads_;
   std::vector<std::string> owners_;

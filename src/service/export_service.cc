@@ -149,9 +149,10 @@ absl::StatusOr<store::ExportRecord> ExportService::Download(const std::string& e
   return e;
 }
 
-absl::Status ExportService::RunExportTask(const store::TaskRecord& task) {
+absl::Status ExportService::RunExportTask(const store::TaskRecord& task,
+                                          const common::CancellationToken& cancel) {
   try {
-    return RunExportTaskImpl(task);
+    return RunExportTaskImpl(task, cancel);
   } catch (const std::exception& ex) {
     // Exceptions stop here: the export fails with a reason instead of staying "processing".
     auto e = store_->GetExport(task.ref_id);
@@ -165,7 +166,8 @@ absl::Status ExportService::RunExportTask(const store::TaskRecord& task) {
   }
 }
 
-absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task) {
+absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task,
+                                              const common::CancellationToken& cancel) {
   ASSIGN_OR_RETURN(store::ExportRecord e, store_->GetExport(task.ref_id));
   if (e.status != "pending" && e.status != "processing") return absl::OkStatus();
   e.status = "processing";
@@ -200,12 +202,16 @@ absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task) {
   in.python = options_.python;
   std::error_code ec;
   std::filesystem::create_directories(in.work_dir, ec);
-  common::CancellationToken never;
   static const train::PredictorRegistry kNone;
-  auto result = exporting::RunExport(in, options_.predictors ? *options_.predictors : kNone, &never);
+  auto result = exporting::RunExport(in, options_.predictors ? *options_.predictors : kNone, &cancel);
   std::filesystem::remove_all(in.work_dir, ec);
   if (!result.ok()) {
     std::filesystem::remove(in.output_zip, ec);
+    if (cancel.cancelled()) {  // interrupted, not failed: the next worker exports it again
+      e.status = "pending";
+      (void)store_->UpdateExport(e);
+      return absl::CancelledError("export interrupted");
+    }
     return fail(result.status());
   }
   const common::Millis now = clock_->NowMillis();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "auth/principal.h"
+#include "common/cancellation.h"
 #include "common/clock.h"
 #include "common/json_util.h"
 #include "common/object_id.h"
@@ -41,14 +42,18 @@ class ExportService {
   absl::StatusOr<store::ExportRecord> Download(const std::string& export_id,
                                                const std::string& expires,
                                                const std::string& signature);
-  absl::Status RunExportTask(const store::TaskRecord& task);
+  // The export worker's task. `cancel` (shutdown, lost lease) stops the converters; the export
+  // then goes back to pending for the worker that picks the task up next.
+  absl::Status RunExportTask(const store::TaskRecord& task,
+                             const common::CancellationToken& cancel);
 
   Json ToJson(const store::ExportRecord& e) const;
   std::string SignedUrl(const std::string& export_id, common::Millis expires_at) const;
 
  private:
   std::string Sign(const std::string& export_id, int64_t expires_s) const;
-  absl::Status RunExportTaskImpl(const store::TaskRecord& task);
+  absl::Status RunExportTaskImpl(const store::TaskRecord& task,
+                                 const common::CancellationToken& cancel);
 
   ExportServiceOptions options_;
   store::Store* store_;

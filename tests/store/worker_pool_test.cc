@@ -2,6 +2,7 @@
 // worker's job after a restart, cancellation from another server, graceful stop, scale-out.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -151,6 +152,47 @@ TEST_P(WorkerPoolTest, GracefulStopReleasesTheLeaseForTheNextWorker) {
   StartPool(1);
   store::JobRecord job = WaitFor(id, "completed");
   EXPECT_EQ(control_->started, 2);
+}
+
+TEST_P(WorkerPoolTest, HandlerTasksKeepTheirLeaseAndHandItBackOnStop) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> saw_shutdown{false};
+  WorkerPoolOptions o;
+  o.lease_ms = 10000;
+  o.heartbeat_ms = 50;
+  o.poll_ms = 20;
+  o.artifact_dir = dir_.path() + "/artifacts";
+  o.handlers[store::TaskKind::kExport] = [&](const store::TaskRecord&,
+                                             const common::CancellationToken& cancel) {
+    ++calls;
+    for (int i = 0; i < 1000 && !cancel.cancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    saw_shutdown = cancel.reason() == common::CancelReason::kShutdown;
+    return absl::CancelledError("interrupted");
+  };
+  WorkerPool pool(o, store_.get(), &registry_, &clock_, &ids_);
+  pool.Start();
+  ASSERT_TRUE(store_->Enqueue(store::TaskKind::kExport, "export-1", 3, clock_.NowMillis()).ok());
+  for (int i = 0; i < 500 && calls == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(calls, 1);
+  // A long export outlives its first lease: the heartbeat renews it, so nothing is recovered.
+  clock_.Advance(5000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  clock_.Advance(6000);
+  auto recovered = store_->RecoverExpired(clock_.NowMillis());
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_TRUE(recovered->empty());
+  // Stop: the handler sees the shutdown, the task goes back to the queue for the next worker.
+  pool.Stop();
+  EXPECT_TRUE(saw_shutdown);
+  auto next = store_->Claim("next-worker", {store::TaskKind::kExport}, 10000, clock_.NowMillis());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->ref_id, "export-1");
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_P(WorkerPoolTest, UnknownModelTypeFailsWithAClearReason) {
