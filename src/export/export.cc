@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <optional>
 #include <span>
 
 #include "common/clock.h"
@@ -21,6 +23,7 @@
 #include "export/zip_writer.h"
 #include "train/bundle.h"
 #include "train/forecast/forecast_trainer.h"
+#include "train/forecast/holt_winters.h"
 #include "train/forecast/lag_features.h"
 #include "train/forecast/series.h"
 #include "train/recommend/recommend_model.h"
@@ -624,6 +627,147 @@ absl::Status PrepareText(const ExportInput& in, const Json& bundle,
   return absl::OkStatus();
 }
 
+// A Holt-Winters forecaster: each series' fitted state (level, damped trend, seasonal
+// indexes) and the forecast equation; a series' name in, its forecast out.
+absl::Status PrepareHoltWinters(const ExportInput& in, const Json& bundle,
+                                const train::Predictor& predictor, int horizon, int max_horizon,
+                                const std::string& model_dir,
+                                const common::CancellationToken* cancel, Prepared* out) {
+  namespace fc = train::forecast;
+  if (in.format != "onnx" && in.format != "pytorch") {
+    return absl::InvalidArgumentError(
+        StrCat("a Holt-Winters forecaster exports to onnx and pytorch, not ", in.format,
+               " (its per-series state has no ", in.format,
+               " estimator); train with hyperparameters.algorithm = \"xgboost\" for sklearn and "
+               "tensorflow"));
+  }
+  HoltWintersArrays hw;
+  hw.max_horizon = max_horizon;
+  Json series_meta = Json::array();
+  std::string frequency;
+  try {
+    const Json& m = bundle.at("model");
+    frequency = bundle.at("transform").at("frequency").get<std::string>();
+    hw.total = m.at("totalIndex").get<int>();
+    for (const Json& e : m.at("series")) {
+      hw.names.push_back(e.at("name").get<std::string>());
+      std::optional<fc::HoltWintersModel> model;
+      if (e.contains("holtWinters")) {
+        ASSIGN_OR_RETURN(model, fc::HoltWintersModel::FromJson(e["holtWinters"]));
+      }
+      hw.level.push_back(model ? model->level : 0);
+      hw.slope.push_back(model && model->trend ? model->slope : 0);
+      hw.phi.push_back(model ? model->params.phi : 1);
+      hw.lower.push_back(model && model->non_negative ? 0
+                                                      : -std::numeric_limits<double>::infinity());
+      hw.n.push_back(model ? model->n : 0);
+      hw.season.push_back(model ? model->season : 0);
+      hw.seasonal.push_back(model ? model->seasonal : std::vector<double>());
+      Json state = model ? model->ToJson() : Json(nullptr);
+      series_meta.push_back({{"name", static_cast<int>(series_meta.size()) == hw.total
+                                          ? Json(nullptr)
+                                          : Json(hw.names.back())},
+                             {"holtWinters", state}});
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(StrCat("demand_forecast artifact: ", e.what()));
+  }
+  if (hw.names.empty() || hw.total < 0 || hw.total >= static_cast<int>(hw.names.size())) {
+    return absl::InvalidArgumentError("demand_forecast artifact: no series");
+  }
+
+  // Every series (the total first), repeated up to the sample size, at the trained horizon.
+  const auto t_sample = Clock::now();
+  std::vector<int> order = {hw.total};
+  for (int i = 0; i < static_cast<int>(hw.names.size()); ++i) {
+    if (i != hw.total) order.push_back(i);
+  }
+  Json rows = Json::array(), instances = Json::array();
+  for (int r = 0; r < kSampleRows; ++r) {
+    const int i = order[static_cast<size_t>(r) % order.size()];
+    rows.push_back({{"group", i == hw.total ? Json(nullptr) : Json(hw.names[i])}});
+    instances.push_back(i == hw.total ? Json::object() : Json{{"group", hw.names[i]}});
+  }
+  ASSIGN_OR_RETURN(Json forecasts, predictor.Predict(instances, {{"horizon", horizon}}));
+  Json expected = Json::array();
+  try {
+    for (const Json& f : forecasts) {
+      Json values = Json::array();
+      for (const Json& p : f.at("forecast")) values.push_back(p.at("value"));
+      expected.push_back(std::move(values));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(StrCat("unexpected forecast shape: ", e.what()));
+  }
+  out->sample = {{"kind", "forecast_state"},
+                 {"rows", rows},
+                 {"horizon", horizon},
+                 {"expectedScores", expected},
+                 {"scoreKind", "forecast values, one per period"},
+                 {"task", "forecast"}};
+  out->sample_seconds = Since(t_sample);
+
+  Json metadata = {
+      {"modelType", in.model_type},
+      {"task", "forecast"},
+      {"format", in.format},
+      {"tsmlVersion", TsmlVersion()},
+      {"exportedAt", common::FormatIso8601(common::SystemClock::Default()->NowMillis())},
+      {"frequency", frequency},
+      {"horizon", horizon},
+      {"maxHorizon", max_horizon},
+      {"estimator",
+       {{"type", "holt_winters"},
+        {"form", "additive damped trend, additive seasonality"},
+        {"forecast",
+         "value(k) = level + slope * sum_{j=1..k} phi^j + seasonal[(n + k - 1) mod season], "
+         "at least 0 when the series was never negative"}}},
+      {"series", series_meta},
+      {"trainedAt", bundle.value("trainedAt", Json())}};
+  AddJobMetadata(in, &metadata);
+  Json libraries = bundle.value("libraryVersions", Json::object());
+
+  const auto t_write = Clock::now();
+  if (cancel != nullptr && cancel->cancelled()) return absl::CancelledError("export cancelled");
+  Json layout;
+  const Json props = {{"modelType", in.model_type},
+                      {"task", "forecast"},
+                      {"tsmlVersion", TsmlVersion()},
+                      {"algorithm", "holt_winters"}};
+  if (in.format == "onnx") {
+    RETURN_IF_ERROR(WriteHoltWintersOnnx(hw, props, model_dir + "/model.onnx", &layout));
+    libraries["onnx"] = "1.12 (libonnx, ai.onnx opset 15, ai.onnx.ml opset 3, IR 8)";
+  } else {
+    const Json spec = {{"kind", "holt_winters"}, {"names", hw.names},   {"total", hw.total},
+                       {"level", hw.level},      {"slope", hw.slope},   {"phi", hw.phi},
+                       {"nonNegative", [&] {
+                          Json flags = Json::array();
+                          for (double l : hw.lower) flags.push_back(l == 0);
+                          return flags;
+                        }()},
+                       {"n", hw.n},              {"season", hw.season}, {"seasonal", hw.seasonal},
+                       {"maxHorizon", max_horizon}};
+    RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));
+  }
+  metadata["libraryVersions"] = libraries;
+  metadata["layout"] = layout;
+  out->write_seconds = Since(t_write);
+  out->readme = StrCat(
+      "# tsml export: demand_forecast (Holt-Winters) as ", in.format, "\n\n",
+      in.format == "onnx"
+          ? "Load `model.onnx` with onnxruntime. Inputs `group` (string [N]: a series' name, \"\" "
+            "for the total)\nand `horizon` (int64 [1], 1..maxHorizon). Output `forecast` "
+            "(float64 [N, horizon]); NaN for a\ngroup the model does not know.\n"
+          : "`torch.jit.load(\"model.pt\")(groups, horizon)` with a list of series names (\"\" "
+            "for the total) and an\nint; returns float64 [N, horizon] (NaN for an unknown "
+            "group).\n",
+      "\nEach series' fitted state is in metadata.json `series`. sample.json holds series and "
+      "the\nforecasts the tsml service made for them; the export was verified against them.\n");
+  out->expected = std::move(expected);
+  out->metadata = std::move(metadata);
+  return absl::OkStatus();
+}
+
 // A demand forecaster (XGBoost on lag features): the one-step model over the encoded lag,
 // rolling and calendar features, checked on the service's own recursive forecasts.
 absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
@@ -633,14 +777,16 @@ absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
   namespace fc = train::forecast;
   ASSIGN_OR_RETURN(std::unique_ptr<fc::ForecastPredictor> fp,
                    fc::ForecastPredictor::FromBundle(bundle));
-  if (fp->algorithm() != "xgboost") {
-    return absl::InvalidArgumentError(
-        StrCat("only the xgboost forecaster can be exported (this model uses '", fp->algorithm(),
-               "', per-series state without a portable one-step model); train with "
-               "hyperparameters.algorithm = \"xgboost\""));
-  }
   ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
                    predictors.Load(in.model_type, in.bundle_path));
+  if (fp->algorithm() == "holt_winters") {
+    return PrepareHoltWinters(in, bundle, *predictor, fp->horizon(), fp->max_horizon(), model_dir,
+                              cancel, out);
+  }
+  if (fp->algorithm() != "xgboost") {
+    return absl::InvalidArgumentError(
+        StrCat("forecasters of algorithm '", fp->algorithm(), "' cannot be exported"));
+  }
   fc::LagConfig config;
   std::string booster_json;
   struct Series {

@@ -777,4 +777,127 @@ absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
   return absl::OkStatus();
 }
 
+absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metadata,
+                                  const std::string& path, Json* layout) {
+  const int64_t series = static_cast<int64_t>(hw.names.size());
+  const int64_t h = hw.max_horizon;
+  auto sized = [&](size_t n) { return static_cast<int64_t>(n) == series; };
+  if (series == 0 || h < 1 || hw.total < 0 || hw.total >= series || !sized(hw.level.size()) ||
+      !sized(hw.slope.size()) || !sized(hw.phi.size()) || !sized(hw.lower.size()) ||
+      !sized(hw.n.size()) || !sized(hw.season.size()) || !sized(hw.seasonal.size())) {
+    return absl::InvalidArgumentError("Holt-Winters arrays do not match their series");
+  }
+  int64_t width = 1;  // the widest season
+  for (int64_t i = 0; i < series; ++i) {
+    if (hw.season[i] < 0 || static_cast<int64_t>(hw.seasonal[i].size()) != hw.season[i]) {
+      return absl::InvalidArgumentError("Holt-Winters seasonal state does not match its season");
+    }
+    width = std::max(width, hw.season[i]);
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  InitModel(model, metadata,
+            "tsml demand_forecast (Holt-Winters): a series' name in, its forecast from the "
+            "fitted state out");
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_holt_winters");
+  Graph g(graph);
+  AddValueInfo(graph->mutable_input(), "group", onnx::TensorProto::STRING, {-1});
+  AddValueInfo(graph->mutable_input(), "horizon", onnx::TensorProto::INT64, {1});
+
+  // Per-series state as [S + 1, ...] tables; row S is an unknown group (NaN).
+  const int64_t rows = series + 1;
+  auto table = [&](const std::string& prefix, int type, std::vector<int64_t> dims) {
+    onnx::TensorProto* t = graph->add_initializer();
+    t->set_name(g.Fresh(prefix));
+    t->set_data_type(type);
+    for (int64_t d : dims) t->add_dims(d);
+    return t;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  onnx::TensorProto* level = table("level", onnx::TensorProto::DOUBLE, {rows, 1});
+  onnx::TensorProto* slope = table("slope", onnx::TensorProto::DOUBLE, {rows, 1});
+  onnx::TensorProto* phi = table("phi", onnx::TensorProto::DOUBLE, {rows, 1});
+  onnx::TensorProto* lower = table("lower", onnx::TensorProto::DOUBLE, {rows, 1});
+  onnx::TensorProto* unknown = table("unknown", onnx::TensorProto::DOUBLE, {rows, 1});
+  onnx::TensorProto* n = table("n", onnx::TensorProto::INT64, {rows, 1});
+  onnx::TensorProto* season = table("season", onnx::TensorProto::INT64, {rows, 1});
+  onnx::TensorProto* seasonal = table("seasonal", onnx::TensorProto::DOUBLE, {rows, width});
+  for (int64_t i = 0; i < rows; ++i) {
+    const bool known = i < series;
+    level->add_double_data(known ? hw.level[i] : 0);
+    slope->add_double_data(known ? hw.slope[i] : 0);
+    phi->add_double_data(known ? hw.phi[i] : 1);
+    lower->add_double_data(known ? hw.lower[i] : -std::numeric_limits<double>::infinity());
+    unknown->add_double_data(known ? 0 : nan);
+    n->add_int64_data(known ? hw.n[i] : 0);
+    season->add_int64_data(known && hw.season[i] > 0 ? hw.season[i] : 1);
+    for (int64_t j = 0; j < width; ++j) {
+      seasonal->add_double_data(known && j < hw.season[i] ? hw.seasonal[i][j] : 0);
+    }
+  }
+  onnx::TensorProto* steps = table("steps", onnx::TensorProto::DOUBLE, {1, h});     // 1..h
+  onnx::TensorProto* offsets = table("offsets", onnx::TensorProto::INT64, {1, h});  // 0..h-1
+  for (int64_t k = 0; k < h; ++k) {
+    steps->add_double_data(static_cast<double>(k + 1));
+    offsets->add_int64_data(k);
+  }
+
+  // The series' row: its name, "" or "__total__" for the total, anything else the NaN row.
+  std::vector<std::string> keys;
+  std::vector<int64_t> values;
+  for (int64_t i = 0; i < series; ++i) {
+    if (i == hw.total) continue;
+    keys.push_back(hw.names[i]);
+    values.push_back(i);
+  }
+  for (const char* total : {"", "__total__"}) {
+    if (std::find(keys.begin(), keys.end(), total) == keys.end()) {
+      keys.emplace_back(total);
+      values.push_back(hw.total);
+    }
+  }
+  onnx::NodeProto* enc;
+  const std::string index = g.Op("LabelEncoder", {"group"}, kMl, &enc);
+  Graph::AttrStrings(enc, "keys_strings", keys);
+  Graph::AttrInts(enc, "values_int64s", values);
+  Graph::AttrInt(enc, "default_int64", series);
+  auto pick = [&](const onnx::TensorProto* t) {
+    onnx::NodeProto* gather;
+    const std::string out = g.Op("Gather", {t->name(), index}, "", &gather);
+    Graph::AttrInt(gather, "axis", 0);
+    return out;
+  };
+  // Σ_{j≤k} phi^j: the damped trend's multiplier at step k.
+  onnx::NodeProto* cumsum;
+  const std::string damp =
+      g.Op("CumSum", {g.Op("Pow", {pick(phi), steps->name()}), g.I64(1)}, "", &cumsum);
+  const std::string trend = g.Op("Mul", {pick(slope), damp});
+  onnx::NodeProto* mod;
+  const std::string season_index =
+      g.Op("Mod", {g.Op("Add", {pick(n), offsets->name()}), pick(season)}, "", &mod);
+  Graph::AttrInt(mod, "fmod", 0);
+  onnx::NodeProto* ge;
+  const std::string seasonal_term = g.Op("GatherElements", {pick(seasonal), season_index}, "", &ge);
+  Graph::AttrInt(ge, "axis", 1);
+  const std::string value =
+      g.Op("Add", {g.Op("Add", {pick(level), trend}), seasonal_term});  // [N, h]
+  const std::string clamped = g.Op("Max", {value, pick(lower)});
+  const std::string full = g.Op("Add", {clamped, pick(unknown)});
+  g.Node("Slice", {full, g.ConstI64({0}), "horizon", g.ConstI64({1})}, {"forecast"});
+  AddValueInfo(graph->mutable_output(), "forecast", onnx::TensorProto::DOUBLE, {-1, -1});
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
+  if (layout) {
+    *layout = {{"inputs",
+                {{{"name", "group"}, {"type", "string"}, {"shape", {"N"}}},
+                 {{"name", "horizon"}, {"type", "int64"}, {"shape", {1}}, {"max", h}}}},
+               {"outputs",
+                {{{"name", "forecast"}, {"type", "float64"}, {"shape", {"N", "horizon"}}}}},
+               {"series", series},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8}};
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tsml::exporting

@@ -73,6 +73,24 @@ absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
                                const std::vector<std::string>& feature_names, const Json& metadata,
                                const std::string& path, Json* layout);
 
+// A Holt-Winters forecaster (additive damped trend, additive seasonality) as its per-series
+// state. Series without a fitted model forecast 0 (as the service does): level 0, no trend,
+// no season.
+struct HoltWintersArrays {
+  std::vector<std::string> names;  // series names as the predictor matches them
+  int total = 0;                   // the series "", null and "__total__" mean
+  std::vector<double> level, slope, phi, lower;  // lower: 0 (never negative) or -inf
+  std::vector<int64_t> n, season;                // season 0: none
+  std::vector<std::vector<double>> seasonal;     // per series, `season` values
+  int max_horizon = 1;
+};
+
+// Inputs `group` (string [N]; "" = the total) and `horizon` (int64 [1], 1..max_horizon);
+// output `forecast` (float64 [N, horizon]): level + slope · Σ_{j≤k} phi^j + seasonal[(n + k - 1)
+// mod season], clamped at `lower`; NaN for a group the model does not know.
+absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metadata,
+                                  const std::string& path, Json* layout);
+
 }  // namespace tsml::exporting
 
 #endif  // TSML_EXPORT_ONNX_WRITER_H_

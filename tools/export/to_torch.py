@@ -118,6 +118,51 @@ class Recommender(torch.nn.Module):
         return items, values
 
 
+class HoltWinters(torch.nn.Module):
+    """Per-series Holt-Winters state; forward(groups, horizon) -> float64 [N, horizon]:
+    level + slope * sum_{j<=k} phi^j + seasonal[(n + k - 1) mod season], clamped at 0 for
+    series that were never negative; "" or "__total__" is the total, an unknown group NaN."""
+
+    def __init__(self, spec):
+        super().__init__()
+        names = list(spec["names"])
+        total = int(spec["total"])
+        self.index: Dict[str, int] = {name: i for i, name in enumerate(names) if i != total}
+        for key in ("", "__total__"):
+            if key not in self.index:
+                self.index[key] = total
+        width = max([1] + [int(s) for s in spec["season"]])
+        seasonal = np.zeros((len(names), width), np.float64)
+        for i, values in enumerate(spec["seasonal"]):
+            seasonal[i, :len(values)] = values
+        self.register_buffer("level", torch.tensor(spec["level"], dtype=torch.float64))
+        self.register_buffer("slope", torch.tensor(spec["slope"], dtype=torch.float64))
+        self.register_buffer("phi", torch.tensor(spec["phi"], dtype=torch.float64))
+        self.register_buffer("non_negative", torch.tensor(spec["nonNegative"], dtype=torch.bool))
+        self.register_buffer("n", torch.tensor(spec["n"], dtype=torch.long))
+        self.register_buffer("season", torch.tensor([max(1, int(s)) for s in spec["season"]],
+                                                    dtype=torch.long))
+        self.register_buffer("seasonal", torch.from_numpy(seasonal))
+        self.max_horizon = int(spec["maxHorizon"])
+
+    def forward(self, groups: List[str], horizon: int) -> torch.Tensor:
+        if horizon < 1 or horizon > self.max_horizon:
+            raise ValueError("horizon must be between 1 and the model's maxHorizon")
+        out = torch.full((len(groups), horizon), float("nan"), dtype=torch.float64)
+        steps = torch.arange(1, horizon + 1, dtype=torch.float64)
+        for r in range(len(groups)):
+            i = self.index.get(groups[r], -1)
+            if i < 0:
+                continue
+            damp = torch.cumsum(torch.pow(self.phi[i], steps), dim=0)
+            pos = torch.remainder(self.n[i] + torch.arange(horizon), self.season[i])
+            v = self.level[i] + self.slope[i] * damp + self.seasonal[i][pos]
+            if bool(self.non_negative[i]):
+                v = torch.clamp(v, min=0.0)
+            out[r] = v
+        return out
+
+
 def build(spec):
     task = TASKS[spec["task"]]
     if spec["estimator"] == "xgboost":
@@ -132,6 +177,15 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     spec = common.load_json(args.spec)
+    if spec.get("kind") == "holt_winters":
+        torch.jit.script(HoltWinters(spec)).save(args.out)
+        common.answer({
+            "layout": {"file": "model.pt",
+                       "input": {"groups": "List[str] (\"\" = the total)", "horizon": "int"},
+                       "output": "float64 [N, horizon] (NaN for an unknown group)"},
+            "versions": {"torch": torch.__version__},
+        })
+        return
     if spec.get("kind") == "recommendation":
         torch.jit.script(Recommender(spec)).save(args.out)
         common.answer({

@@ -62,6 +62,12 @@ def verify_onnx(d, sample):
             "k": np.array([sample["k"]], np.int64)})
         return ("onnxruntime", ort.__version__, np.asarray(scores, np.float64),
                 {"onnxChecker": "passed (full_check)", "items": [list(map(str, r)) for r in items]})
+    if sample.get("kind") == "forecast_state":
+        (forecast,) = sess.run(["forecast"], {
+            "group": np.array([r["group"] or "" for r in rows], dtype=object),
+            "horizon": np.array([sample["horizon"]], np.int64)})
+        return ("onnxruntime", ort.__version__, np.asarray(forecast, np.float64),
+                {"onnxChecker": "passed (full_check)"})
     if sample.get("kind") == "text":
         (probabilities,) = sess.run(["probabilities"], {"tokens": token_matrix(sample)})
         return ("onnxruntime", ort.__version__,
@@ -178,6 +184,10 @@ def verify_pytorch(d, sample):
     import torch
     torch.set_num_threads(1)
     module = torch.jit.load(os.path.join(d, "model.pt"))
+    if sample.get("kind") == "forecast_state":
+        with torch.no_grad():
+            scores = module([r["group"] or "" for r in sample["rows"]], int(sample["horizon"]))
+        return "torch", torch.__version__, scores.numpy(), {"torchscript": type(module).__name__}
     if sample["task"] == "ranking":
         with torch.no_grad():
             items, scores = module([r["userId"] for r in sample["rows"]], int(sample["k"]))

@@ -65,6 +65,7 @@ class ForecastPredictor final : public Predictor {
 
   const std::string& algorithm() const { return algorithm_; }
   int horizon() const { return horizon_; }
+  int max_horizon() const { return max_horizon_; }
   std::vector<std::string> SeriesNames() const;
 
  private:

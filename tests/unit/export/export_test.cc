@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -185,7 +186,7 @@ class ExportTest : public ::testing::Test {
         {"forecast_holt_winters",
          "demand_forecast",
          {{"source", "bookings"}},
-         {{"algorithm", "holt_winters"}}},
+         {{"algorithm", "holt_winters"}, {"groupBy", "channel"}}},
     };
     for (const Other& c : others) {
       const bool text = std::string(c.type) == "nlp_sentiment";
@@ -281,11 +282,25 @@ class ExportTest : public ::testing::Test {
     auto sample = Json::parse(files.at("sample.json"));
     EXPECT_EQ(sample["rows"].size(), static_cast<size_t>(kSampleRows));
     EXPECT_EQ(sample["expectedScores"].size(), static_cast<size_t>(kSampleRows));
+    {  // The sample exercises the model: its scores are not all one value.
+      std::vector<double> flat;
+      for (const Json& row : sample["expectedScores"]) {
+        if (row.is_array()) {
+          for (const Json& v : row) flat.push_back(v.get<double>());
+        } else {
+          flat.push_back(row.get<double>());
+        }
+      }
+      ASSERT_FALSE(flat.empty());
+      const auto [lo, hi] = std::minmax_element(flat.begin(), flat.end());
+      EXPECT_GT(*hi - *lo, 1e-3) << sample["expectedScores"].dump();
+    }
     const bool ranking = in.model_type == "recommendation";
     // Text and forecast models take encoded inputs (tokens, lag features) in every format.
+    const bool hw = sample.value("kind", "") == "forecast_state";  // Holt-Winters: series in
     const bool encoded_only =
-        in.model_type == "nlp_sentiment" || in.model_type == "demand_forecast";
-    const bool tabular = !ranking && !encoded_only;
+        !hw && (in.model_type == "nlp_sentiment" || in.model_type == "demand_forecast");
+    const bool tabular = !ranking && !encoded_only && !hw;
     EXPECT_EQ(sample.contains("encodedInputs"),
               encoded_only || (tabular && (format == "pytorch" || format == "tensorflow")));
     auto meta = Json::parse(files.at("metadata.json"));
@@ -302,6 +317,10 @@ class ExportTest : public ::testing::Test {
     } else if (in.model_type == "nlp_sentiment") {
       EXPECT_TRUE(meta.contains("tokenizer"));
       EXPECT_TRUE(meta.contains("vectorizer"));
+    } else if (hw) {
+      EXPECT_EQ(meta["estimator"]["type"], "holt_winters");
+      EXPECT_EQ(meta["series"].size(), meta["layout"].value("series", meta["series"].size()));
+      EXPECT_EQ(sample["expectedScores"][0].size(), sample["horizon"].get<size_t>());
     } else {
       EXPECT_TRUE(meta.contains("lagConfig"));
       EXPECT_TRUE(meta.contains("series"));
@@ -320,7 +339,7 @@ class ExportTest : public ::testing::Test {
       // One named input per raw column (recommendation: user_id and k; text: tokens;
       // forecast: features).
       EXPECT_EQ(static_cast<size_t>(m.graph().input_size()),
-                encoded_only ? 1 : meta["features"].size() + (ranking ? 1 : 0));
+                hw ? 2 : encoded_only ? 1 : meta["features"].size() + (ranking ? 1 : 0));
     }
     const std::map<std::string, std::string> entry = {{"onnx", "model.onnx"},
                                                       {"pmml", "model.pmml"},
@@ -364,6 +383,12 @@ INSTANTIATE_TEST_SUITE_P(
     Forecasters, ExportFormatTest,
     ::testing::Combine(::testing::Values("forecast_xgboost"),
                        ::testing::Values("onnx", "sklearn", "pytorch", "tensorflow")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+INSTANTIATE_TEST_SUITE_P(
+    HoltWinters, ExportFormatTest,
+    ::testing::Combine(::testing::Values("forecast_holt_winters"),
+                       ::testing::Values("onnx", "pytorch")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 TEST_F(ExportTest, SentimentSampleHoldsTheTokensTheServiceSaw) {
