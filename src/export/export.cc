@@ -510,6 +510,17 @@ absl::Status PrepareText(const ExportInput& in, const Json& bundle,
                    predictors.Load(in.model_type, in.bundle_path));
   const std::vector<std::string>& labels = model->labels();
   const bool binary = labels.size() == 2;
+  // tsml's tokenizer in plain Python goes into the zip, so users can go from raw text.
+  {
+    const std::string tools = in.tools_dir.empty() ? TSML_EXPORT_TOOLS_DIR : in.tools_dir;
+    std::error_code ec;
+    std::filesystem::copy_file(tools + "/tokenizer.py", model_dir + "/tokenizer.py",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          StrCat("cannot copy ", tools, "/tokenizer.py into the export: ", ec.message()));
+    }
+  }
 
   const auto t_sample = Clock::now();
   Json training_data =
@@ -609,8 +620,11 @@ absl::Status PrepareText(const ExportInput& in, const Json& bundle,
       "The model takes tsml's tokens of each text, not the raw text: tsml's tokenizer (version ",
       text::kTokenizerVersion,
       ") lowercases, splits on whitespace and punctuation, keeps emoji as tokens and prefixes\n"
-      "the tokens after a negation cue with NEG_ up to the next clause punctuation (see the tsml\n"
-      "docs). sample.json `encodedInputs` holds the tokens of each sample text.\n\n",
+      "the tokens after a negation cue with NEG_ up to the next clause punctuation.\n"
+      "`tokenizer.py` (standard library only) reproduces it: `tokenizer.tokenize(text)` gives the\n"
+      "tokens, `tokenizer.tokenize_joined(text)` the sklearn pipeline's input string; the export\n"
+      "was verified from the raw texts of sample.json through it. sample.json `encodedInputs`\n"
+      "holds the tokens of each sample text.\n\n",
       in.format == "onnx"
           ? "Load `model.onnx` with onnxruntime. Input `tokens`: string [N, T], each row a text's "
             "tokens\npadded with \"\". Outputs `label` (string [N]) and `probabilities` (float32 "

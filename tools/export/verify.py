@@ -32,9 +32,24 @@ def scores_from_probabilities(p, task):
     return p
 
 
-def token_matrix(sample):
-    """tsml's tokens of each text as a string matrix [N, T], padded with ""."""
-    rows = sample["encodedInputs"]
+def text_tokens(d, sample):
+    """The sample texts' tokens from the export's own tokenizer.py, which must reproduce the
+    service's (sample.json encodedInputs) exactly."""
+    sys.path.insert(0, d)
+    try:
+        import tokenizer
+    finally:
+        sys.path.pop(0)
+    tokens = [tokenizer.tokenize(r.get("text")) for r in sample["rows"]]
+    for i, (got, want) in enumerate(zip(tokens, sample["encodedInputs"])):
+        if got != want:
+            raise SystemExit(f"tokenizer.py differs from the service on sample text {i}: "
+                             f"{got!r} != {want!r}")
+    return tokens, f"tokenizer.py reproduces the service's tokens of {len(tokens)} texts"
+
+
+def token_matrix(rows):
+    """Token lists as a string matrix [N, T], padded with ""."""
     width = max([len(r) for r in rows] + [1])
     return np.array([list(r) + [""] * (width - len(r)) for r in rows], dtype=object)
 
@@ -69,10 +84,11 @@ def verify_onnx(d, sample):
         return ("onnxruntime", ort.__version__, np.asarray(forecast, np.float64),
                 {"onnxChecker": "passed (full_check)"})
     if sample.get("kind") == "text":
-        (probabilities,) = sess.run(["probabilities"], {"tokens": token_matrix(sample)})
+        tokens, check = text_tokens(d, sample)
+        (probabilities,) = sess.run(["probabilities"], {"tokens": token_matrix(tokens)})
         return ("onnxruntime", ort.__version__,
                 scores_from_probabilities(probabilities, sample["task"]),
-                {"onnxChecker": "passed (full_check)"})
+                {"onnxChecker": "passed (full_check)", "tokenizer": check})
     if sample.get("kind") == "forecast":
         (ratio,) = sess.run(["ratio"], {"features": encoded(sample)})
         return ("onnxruntime", ort.__version__, forecast_values(ratio[:, 0], sample),
@@ -161,7 +177,8 @@ def verify_sklearn(d, sample):
     pipeline = joblib.load(os.path.join(d, "model.joblib"))
     checks = {"pipelineSteps": [n for n, _ in pipeline.steps]}
     if sample.get("kind") == "text":
-        texts = [" ".join(r) for r in sample["encodedInputs"]]
+        tokens, checks["tokenizer"] = text_tokens(d, sample)
+        texts = [" ".join(t) for t in tokens]
         scores = scores_from_probabilities(pipeline.predict_proba(texts), sample["task"])
         return "scikit-learn", sklearn.__version__, scores, checks
     if sample.get("kind") == "forecast":

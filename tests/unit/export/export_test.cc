@@ -23,6 +23,7 @@
 #include "onnx/onnx-ml.pb.h"
 #include "store/sql.h"
 #include "support/test_server.h"
+#include "support/shared_data.h"
 #include "support/train_spec.h"
 #include "train/forecast/forecast_trainer.h"
 #include "train/forecast/register.h"
@@ -32,6 +33,7 @@
 #include "train/tabular/tabular_trainer.h"
 #include "train/text/register.h"
 #include "train/text/text_trainer.h"
+#include "train/text/tokenizer.h"
 
 namespace tsml::exporting {
 namespace {
@@ -317,6 +319,9 @@ class ExportTest : public ::testing::Test {
     } else if (in.model_type == "nlp_sentiment") {
       EXPECT_TRUE(meta.contains("tokenizer"));
       EXPECT_TRUE(meta.contains("vectorizer"));
+      EXPECT_TRUE(files.count("tokenizer.py"));
+      EXPECT_EQ(p["checks"].value("tokenizer", "").rfind("tokenizer.py reproduces", 0), 0u)
+          << p.dump();
     } else if (hw) {
       EXPECT_EQ(meta["estimator"]["type"], "holt_winters");
       EXPECT_EQ(meta["series"].size(), meta["layout"].value("series", meta["series"].size()));
@@ -578,6 +583,61 @@ TEST(ExportUnitTest, SubprocessTakesArgvLiterallyAndTimesOut) {
   o.timeout = std::chrono::seconds(10);
   o.cancel = &token;
   EXPECT_TRUE(absl::IsCancelled(RunProcess({"/bin/sleep", "10"}, o).status()));
+}
+
+// The Python tokenizer shipped with sentiment exports reproduces the service's tokens on the
+// real review sentences and on hostile text (Unicode case, emoji with modifiers, CJK, clause
+// punctuation, apostrophes, overlong runs).
+TEST(ExportUnitTest, PythonTokenizerMatchesTheServiceOnRealAndHostileText) {
+  ASSERT_EQ(access(VenvPython().c_str(), X_OK), 0) << VenvPython();
+  std::vector<std::string> texts = {
+      "",
+      "Not good at all, but the pool was great!",
+      "I didn't like it; the staff wasn\u2019t rude though.",
+      "ÉTÉ À PARIS: Ça ne vaut pas le coup… NEVER again!!!",
+      "ŁÓDŹ İstanbul ΑΘΗΝΑ МОСКВА Ѐ ÿ Ÿ",
+      "Great view \xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD no\xE2\x80\x8B" "breakfast",
+      "東京のホテルはとても良かった。not clean、but 便利",
+      "'quoted' words'' and rock'n'roll, o'clock",
+      "price: 120€ — 5×3 ÷ 2 → ok ★★★★☆ ⭐",
+      "mail me at someone@example.com or +1 (555) 123-4567",
+      std::string(150, 'a') + " short",
+      "tab\tnew\nline\r\nnbsp\xC2\xA0here",
+      "no. no, no! no? no; no: ok",
+      "\xEF\xBB\xBF" "bom and \xEF\xB8\x8F selector",
+      "ﬁne ｆｕｌｌｗｉｄｔｈ ！ stop",
+  };
+  const std::string dir = test::SharedDataDir() + "/sentiment_labelled_sentences";
+  for (const char* file : {"amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"}) {
+    std::ifstream in(dir + "/" + file);
+    std::string line;
+    while (std::getline(in, line)) texts.push_back(line.substr(0, line.rfind('\t')));
+  }
+  EXPECT_GT(texts.size(), 2000u) << "the real sentences were not found under " << dir;
+  test::TempDir tmp;
+  const std::string path = tmp.path() + "/texts.json";
+  {
+    std::ofstream out(path);
+    out << Json(texts).dump();
+  }
+  ProcessOptions o;
+  o.log_dir = tmp.path();
+  auto r = RunProcess({VenvPython(), StrCat(TSML_SOURCE_DIR, "/tools/export/tokenizer.py"),
+                       "--texts", path},
+                      o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  const Json got = Json::parse(r->out);
+  ASSERT_EQ(got.size(), texts.size());
+  int mismatches = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const Json want = train::text::Tokenize(texts[i]);
+    if (got[i] != want && ++mismatches <= 5) {
+      ADD_FAILURE() << "text " << i << " \"" << texts[i] << "\": python " << got[i].dump()
+                    << " != service " << want.dump();
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
 }
 
 }  // namespace
