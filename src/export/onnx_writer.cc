@@ -364,10 +364,10 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
                               Json* layout) {
   onnx::ModelProto model;
   model.set_ir_version(8);
-  InitModel(model, metadata,
-            StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name,
-                   "): raw columns in, ",
-                   ir.task == Task::kRegression ? "value" : "label and probabilities", " out"));
+  InitModel(
+      model, metadata,
+      StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name, "): raw columns in, ",
+             ir.task == Task::kRegression ? "value" : "label and probabilities", " out"));
 
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name("tsml_tabular");
@@ -643,8 +643,8 @@ absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
   std::vector<std::vector<std::pair<std::vector<std::string>, int64_t>>> by_length;
   for (int64_t i = 0; i < f; ++i) {
     std::vector<std::string> parts = common::Split(text.terms[i], ' ');
-    if (parts.empty() || std::any_of(parts.begin(), parts.end(),
-                                     [](const std::string& p) { return p.empty(); })) {
+    if (parts.empty() ||
+        std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
       return absl::InvalidArgumentError(StrCat("vocabulary term ", i, " is not a word n-gram"));
     }
     if (by_length.size() < parts.size()) by_length.resize(parts.size());
@@ -888,14 +888,14 @@ absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metad
   AddValueInfo(graph->mutable_output(), "forecast", onnx::TensorProto::DOUBLE, {-1, -1});
   RETURN_IF_ERROR(CheckAndWrite(model, path));
   if (layout) {
-    *layout = {{"inputs",
-                {{{"name", "group"}, {"type", "string"}, {"shape", {"N"}}},
-                 {{"name", "horizon"}, {"type", "int64"}, {"shape", {1}}, {"max", h}}}},
-               {"outputs",
-                {{{"name", "forecast"}, {"type", "float64"}, {"shape", {"N", "horizon"}}}}},
-               {"series", series},
-               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8}};
+    *layout = {
+        {"inputs",
+         {{{"name", "group"}, {"type", "string"}, {"shape", {"N"}}},
+          {{"name", "horizon"}, {"type", "int64"}, {"shape", {1}}, {"max", h}}}},
+        {"outputs", {{{"name", "forecast"}, {"type", "float64"}, {"shape", {"N", "horizon"}}}}},
+        {"series", series},
+        {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+        {"irVersion", 8}};
   }
   return absl::OkStatus();
 }

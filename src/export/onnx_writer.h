@@ -77,8 +77,8 @@ absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
 // state. Series without a fitted model forecast 0 (as the service does): level 0, no trend,
 // no season.
 struct HoltWintersArrays {
-  std::vector<std::string> names;  // series names as the predictor matches them
-  int total = 0;                   // the series "", null and "__total__" mean
+  std::vector<std::string> names;                // series names as the predictor matches them
+  int total = 0;                                 // the series "", null and "__total__" mean
   std::vector<double> level, slope, phi, lower;  // lower: 0 (never negative) or -inf
   std::vector<int64_t> n, season;                // season 0: none
   std::vector<std::vector<double>> seasonal;     // per series, `season` values

@@ -130,12 +130,11 @@ absl::StatusOr<std::vector<std::string>> DrawTextSample(store::Database* db,
     }
     const std::string q = data::QuoteIdent(text_column);
     RETURN_IF_ERROR(db->Run([&](store::SqlConnection& conn) -> absl::Status {
-      ASSIGN_OR_RETURN(
-          store::SqlRows result,
-          conn.Query(StrCat("SELECT ", q, " FROM ", data::QuoteIdent(td.schema.source),
-                            td.where.sql, td.where.sql.empty() ? " WHERE " : " AND ", q,
-                            " IS NOT NULL ORDER BY \"_row\" DESC LIMIT ", drawn),
-                     td.where.params));
+      ASSIGN_OR_RETURN(store::SqlRows result,
+                       conn.Query(StrCat("SELECT ", q, " FROM ", data::QuoteIdent(td.schema.source),
+                                         td.where.sql, td.where.sql.empty() ? " WHERE " : " AND ",
+                                         q, " IS NOT NULL ORDER BY \"_row\" DESC LIMIT ", drawn),
+                                  td.where.params));
       for (const store::SqlRow& r : result) texts.push_back(r.Str(0));
       return absl::OkStatus();
     }));
@@ -153,7 +152,8 @@ absl::StatusOr<std::vector<std::string>> DrawTextSample(store::Database* db,
   }
   texts.emplace_back("");
   texts.emplace_back(
-      "NOT good at all: the café wasn't open, never again... but the pool was great! \xF0\x9F\x98\x80");
+      "NOT good at all: the café wasn't open, never again... but the pool was great! "
+      "\xF0\x9F\x98\x80");
   return texts;
 }
 

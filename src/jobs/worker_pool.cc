@@ -5,7 +5,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include "common/strings.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -33,8 +32,7 @@ class StoreProgressSink final : public train::ProgressSink {
                     common::CancellationToken* token)
       : store_(store), job_id_(std::move(job_id)), clock_(clock), token_(token) {}
 
-  void Report(double progress, std::string_view stage,
-              std::optional<Millis> eta_at) override {
+  void Report(double progress, std::string_view stage, std::optional<Millis> eta_at) override {
     const Millis now = clock_->NowMillis();
     progress = std::clamp(progress, 0.0, 100.0);
     if (stage == last_stage_ && now - last_write_ < 250 && progress < 100) return;
@@ -304,11 +302,11 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
   absl::StatusOr<train::TrainResult> result;
   std::unique_ptr<train::Trainer> trainer = registry_->Create(job->model_type);
   if (!trainer) {
-    result = absl::UnimplementedError(common::StrCat(
-        "no trainer for model type '", job->model_type, "' is available in this build"));
+    result = absl::UnimplementedError(common::StrCat("no trainer for model type '", job->model_type,
+                                                     "' is available in this build"));
   } else if (spec.gpu) {
-    result = absl::FailedPreconditionError(
-        "gpu: true was requested, but this worker has no usable GPU");
+    result =
+        absl::FailedPreconditionError("gpu: true was requested, but this worker has no usable GPU");
   } else {
     try {
       result = trainer->Train(spec, ctx);
@@ -386,8 +384,9 @@ void WorkerPool::RunTask(const std::string& owner, const store::TaskRecord& task
     result->evaluation["trainingMode"] = {
         {"mode", "full"},
         {"incrementalRequested", true},
-        {"reason", common::StrCat(job->model_type,
-                                  " cannot continue from the deployed model; trained from scratch")}};
+        {"reason",
+         common::StrCat(job->model_type,
+                        " cannot continue from the deployed model; trained from scratch")}};
   }
   auto completed = store_->CompleteJob(job->id, result->evaluation, artifact_id, now);
   if (completed.ok() && !*completed) RemoveQuietly(spec.artifact_dir);  // cancelled meanwhile

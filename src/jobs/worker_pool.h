@@ -28,10 +28,10 @@ namespace tsml::jobs {
 struct WorkerPoolOptions {
   int workers = 1;
   common::Millis lease_ms = 30000;
-  common::Millis heartbeat_ms = 500;   // also bounds how fast a remote cancel is seen
-  common::Millis poll_ms = 250;        // idle wait between claims when not notified
+  common::Millis heartbeat_ms = 500;  // also bounds how fast a remote cancel is seen
+  common::Millis poll_ms = 250;       // idle wait between claims when not notified
   common::Millis recover_every_ms = 2000;
-  std::string owner_prefix;            // default: hostname:pid
+  std::string owner_prefix;  // default: hostname:pid
   std::string artifact_dir = "var/artifacts";
   std::string data_url;
   store::Database* data_db = nullptr;  // handed to trainers (TrainContext::data_db)
@@ -40,17 +40,16 @@ struct WorkerPoolOptions {
   // The token fires on shutdown (the lease is then handed back and the task runs again
   // elsewhere, whatever the handler returns) or when the lease was lost; the pool renews the
   // lease while a handler runs.
-  std::map<store::TaskKind, std::function<absl::Status(const store::TaskRecord&,
-                                                       const common::CancellationToken&)>>
+  std::map<store::TaskKind,
+           std::function<absl::Status(const store::TaskRecord&, const common::CancellationToken&)>>
       handlers;
 };
 
 class WorkerPool {
  public:
   // `store`, `registry`, `clock`, `ids` must outlive the pool.
-  WorkerPool(WorkerPoolOptions options, store::Store* store,
-             const train::TrainerRegistry* registry, const common::Clock* clock,
-             common::IdGenerator* ids);
+  WorkerPool(WorkerPoolOptions options, store::Store* store, const train::TrainerRegistry* registry,
+             const common::Clock* clock, common::IdGenerator* ids);
   ~WorkerPool();
 
   void Start();

@@ -108,8 +108,8 @@ absl::StatusOr<store::ExportRecord> ExportService::Create(const auth::Principal&
   e.requested_by = who.user_id;
   e.created_at = clock_->NowMillis();
   RETURN_IF_ERROR(store_->CreateExport(e));
-  RETURN_IF_ERROR(store_->Enqueue(store::TaskKind::kExport, e.id, options_.max_attempts,
-                                  e.created_at));
+  RETURN_IF_ERROR(
+      store_->Enqueue(store::TaskKind::kExport, e.id, options_.max_attempts, e.created_at));
   if (options_.on_queued) options_.on_queued();
   return e;
 }
@@ -203,7 +203,8 @@ absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task,
   std::error_code ec;
   std::filesystem::create_directories(in.work_dir, ec);
   static const train::PredictorRegistry kNone;
-  auto result = exporting::RunExport(in, options_.predictors ? *options_.predictors : kNone, &cancel);
+  auto result =
+      exporting::RunExport(in, options_.predictors ? *options_.predictors : kNone, &cancel);
   std::filesystem::remove_all(in.work_dir, ec);
   if (!result.ok()) {
     std::filesystem::remove(in.output_zip, ec);
@@ -224,8 +225,8 @@ absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task,
   e.report = {{"parity", result->parity}};
   e.completed_at = now;
   RETURN_IF_ERROR(store_->UpdateExport(e));
-  common::LogInfo("export completed", {{"exportId", e.id}, {"format", e.format},
-                                       {"bytes", e.file_size}});
+  common::LogInfo("export completed",
+                  {{"exportId", e.id}, {"format", e.format}, {"bytes", e.file_size}});
   return absl::OkStatus();
 }
 

@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <set>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "common/file_util.h"
 #include "common/json_util.h"
@@ -27,11 +27,14 @@ class ExportE2eTest : public ::testing::Test {
     o.demo_events = 30000;
     server_ = new TestServer(o);
     const std::string token = TestServer::AdminToken();
-    auto r = server_->Call("POST", "/api/ml/training/initiate", token,
-                           R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles"},"hyperparameters":{"nEstimators":40}})");
+    auto r = server_->Call(
+        "POST", "/api/ml/training/initiate", token,
+        R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles"},"hyperparameters":{"nEstimators":40}})");
     job_ = new std::string(Body(r)["jobId"].get<std::string>());
     for (int i = 0; i < 600; ++i) {
-      if (Body(server_->Call("GET", "/api/ml/training/status/" + *job_, token))["status"] == "completed") break;
+      if (Body(server_->Call("GET", "/api/ml/training/status/" + *job_, token))["status"] ==
+          "completed")
+        break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -73,7 +76,8 @@ class ExportE2eTest : public ::testing::Test {
 
 TEST_F(ExportE2eTest, EveryFormatExportsVerifiesAndDownloads) {
   for (const char* format : {"onnx", "pmml", "sklearn", "pytorch", "tensorflow"}) {
-    auto r = Call("POST", "/api/ml/training/export/" + *job_, std::string(R"({"format":")") + format + "\"}");
+    auto r = Call("POST", "/api/ml/training/export/" + *job_,
+                  std::string(R"({"format":")") + format + "\"}");
     ASSERT_EQ(r.status, 200) << format << " " << r.body;
     Json created = Body(r);
     EXPECT_EQ(created["format"], format);
@@ -98,7 +102,10 @@ TEST_F(ExportE2eTest, EveryFormatExportsVerifiesAndDownloads) {
     // A link signed for one export does not open another (flip the id's last digit).
     std::string other_id = created["exportId"];
     other_id.back() = other_id.back() == '0' ? '1' : '0';
-    EXPECT_EQ(server_->Call("GET", "/api/ml/exports/" + other_id + url.substr(url.find("/download")), "").status, 403);
+    EXPECT_EQ(
+        server_->Call("GET", "/api/ml/exports/" + other_id + url.substr(url.find("/download")), "")
+            .status,
+        403);
   }
 }
 
@@ -120,7 +127,8 @@ TEST_F(ExportE2eTest, SentimentAndForecastModelsExportOverHttp) {
     std::string job;
     ASSERT_EQ(TrainAndWait(c.train, &job), "completed") << c.train;
     for (const char* format : c.formats) {
-      auto r = Call("POST", "/api/ml/training/export/" + job, std::string(R"({"format":")") + format + "\"}");
+      auto r = Call("POST", "/api/ml/training/export/" + job,
+                    std::string(R"({"format":")") + format + "\"}");
       ASSERT_EQ(r.status, 200) << format << " " << r.body;
       const Json e = WaitExport(Body(r)["exportId"]);
       ASSERT_EQ(e["status"], "completed") << c.train << " " << format << " " << e.dump();
@@ -136,9 +144,11 @@ TEST_F(ExportE2eTest, SentimentAndForecastModelsExportOverHttp) {
   }
   // A fastText sentiment model has no portable form: the export fails with the way out.
   std::string fasttext;
-  ASSERT_EQ(TrainAndWait(R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"},"hyperparameters":{"algorithm":"fasttext"}})",
-                         &fasttext),
-            "completed");
+  ASSERT_EQ(
+      TrainAndWait(
+          R"({"modelType":"nlp_sentiment","trainingData":{"source":"reviews"},"hyperparameters":{"algorithm":"fasttext"}})",
+          &fasttext),
+      "completed");
   auto r = Call("POST", "/api/ml/training/export/" + fasttext, R"({"format":"onnx"})");
   ASSERT_EQ(r.status, 200) << r.body;
   const Json e = WaitExport(Body(r)["exportId"]);
@@ -147,7 +157,8 @@ TEST_F(ExportE2eTest, SentimentAndForecastModelsExportOverHttp) {
 }
 
 TEST_F(ExportE2eTest, ExpiredLinksAreRefused) {
-  auto r = Call("POST", "/api/ml/training/export/" + *job_, R"({"format":"onnx","includeMetadata":false})");
+  auto r = Call("POST", "/api/ml/training/export/" + *job_,
+                R"({"format":"onnx","includeMetadata":false})");
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string id = Body(r)["exportId"];
   const Json e = WaitExport(id);
@@ -165,11 +176,12 @@ TEST_F(ExportE2eTest, ValidationAndAccessErrors) {
     const char* body;
     const char* field;
   };
-  for (const Case& c : std::vector<Case>{{"{}", "format"},
-                                         {R"({"format":"caffe"})", "format"},
-                                         {R"({"format":7})", "format"},
-                                         {R"({"format":"onnx","includeMetadata":"yes"})", "includeMetadata"},
-                                         {R"({"format":"onnx","compress":true})", "compress"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"{}", "format"},
+                         {R"({"format":"caffe"})", "format"},
+                         {R"({"format":7})", "format"},
+                         {R"({"format":"onnx","includeMetadata":"yes"})", "includeMetadata"},
+                         {R"({"format":"onnx","compress":true})", "compress"}}) {
     auto r = Call("POST", url, c.body);
     EXPECT_EQ(r.status, 400) << c.body << " " << r.body;
     std::set<std::string> fields;
@@ -177,14 +189,21 @@ TEST_F(ExportE2eTest, ValidationAndAccessErrors) {
     for (const auto& d : body["error"]["details"]) fields.insert(d["field"].get<std::string>());
     EXPECT_TRUE(fields.count(c.field)) << c.body << " " << r.body;
   }
-  EXPECT_EQ(Call("POST", url, R"({"format":"onnx"})", TestServer::Token(kAdminUser, "admin", {"ml:train"})).status, 403);
-  EXPECT_EQ(Call("POST", url, R"({"format":"onnx"})", TestServer::AdminToken(kOtherUser)).status, 403);
+  EXPECT_EQ(Call("POST", url, R"({"format":"onnx"})",
+                 TestServer::Token(kAdminUser, "admin", {"ml:train"}))
+                .status,
+            403);
+  EXPECT_EQ(Call("POST", url, R"({"format":"onnx"})", TestServer::AdminToken(kOtherUser)).status,
+            403);
   EXPECT_EQ(Call("POST", "/api/ml/training/export/zz", R"({"format":"onnx"})").status, 400);
-  EXPECT_EQ(Call("POST", "/api/ml/training/export/0123456789abcdef01234567", R"({"format":"onnx"})").status, 404);
+  EXPECT_EQ(Call("POST", "/api/ml/training/export/0123456789abcdef01234567", R"({"format":"onnx"})")
+                .status,
+            404);
   EXPECT_EQ(server_->Call("POST", url, "", R"({"format":"onnx"})").status, 401);
   // A job that has not completed: 409.
-  auto busy = Call("POST", "/api/ml/training/initiate",
-                   R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles"},"hyperparameters":{"nEstimators":5000,"earlyStoppingRounds":0,"learningRate":0.001}})");
+  auto busy = Call(
+      "POST", "/api/ml/training/initiate",
+      R"({"modelType":"churn_prediction","trainingData":{"source":"user_profiles"},"hyperparameters":{"nEstimators":5000,"earlyStoppingRounds":0,"learningRate":0.001}})");
   const std::string busy_id = Body(busy)["jobId"];
   EXPECT_EQ(Call("POST", "/api/ml/training/export/" + busy_id, R"({"format":"onnx"})").status, 409);
   Call("POST", "/api/ml/training/cancel/" + busy_id);
@@ -193,7 +212,8 @@ TEST_F(ExportE2eTest, ValidationAndAccessErrors) {
   EXPECT_EQ(Call("GET", "/api/ml/exports/0123456789abcdef01234567").status, 404);
   auto r = Call("POST", url, R"({"format":"onnx"})");
   const std::string id = Body(r)["exportId"];
-  EXPECT_EQ(Call("GET", "/api/ml/exports/" + id, "", TestServer::AdminToken(kOtherUser)).status, 403);
+  EXPECT_EQ(Call("GET", "/api/ml/exports/" + id, "", TestServer::AdminToken(kOtherUser)).status,
+            403);
   WaitExport(id);
 }
 

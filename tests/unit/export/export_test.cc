@@ -22,8 +22,8 @@
 #include "onnx/checker.h"
 #include "onnx/onnx-ml.pb.h"
 #include "store/sql.h"
-#include "support/test_server.h"
 #include "support/shared_data.h"
+#include "support/test_server.h"
 #include "support/train_spec.h"
 #include "train/forecast/forecast_trainer.h"
 #include "train/forecast/register.h"
@@ -179,7 +179,10 @@ class ExportTest : public ::testing::Test {
                               {"filters", {{"sentiment", {"positive", "negative"}}}}};
     const std::vector<Other> others = {
         {"text_binary", "nlp_sentiment", two_classes, {{"algorithm", "tfidf_logreg"}}},
-        {"text_multiclass", "nlp_sentiment", {{"source", "reviews"}}, {{"algorithm", "tfidf_logreg"}}},
+        {"text_multiclass",
+         "nlp_sentiment",
+         {{"source", "reviews"}},
+         {{"algorithm", "tfidf_logreg"}}},
         {"text_fasttext", "nlp_sentiment", two_classes, {{"algorithm", "fasttext"}}},
         {"forecast_xgboost",
          "demand_forecast",
@@ -193,8 +196,9 @@ class ExportTest : public ::testing::Test {
     for (const Other& c : others) {
       const bool text = std::string(c.type) == "nlp_sentiment";
       train::TrainSpec spec = test::MakeTrainSpec(
-          c.key, c.type, c.td, text ? train::text::TextHyperparams() : train::forecast::ForecastHyperparams(),
-          c.hp, "train_test_split", dir_->path() + "/art");
+          c.key, c.type, c.td,
+          text ? train::text::TextHyperparams() : train::forecast::ForecastHyperparams(), c.hp,
+          "train_test_split", dir_->path() + "/art");
       NullSink sink;
       common::CancellationToken token;
       train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
@@ -306,8 +310,8 @@ class ExportTest : public ::testing::Test {
     EXPECT_EQ(sample.contains("encodedInputs"),
               encoded_only || (tabular && (format == "pytorch" || format == "tensorflow")));
     auto meta = Json::parse(files.at("metadata.json"));
-    for (const char* k :
-         {"modelType", "task", "trainingJob", "metrics", "libraryVersions", "tsmlVersion", "layout"}) {
+    for (const char* k : {"modelType", "task", "trainingJob", "metrics", "libraryVersions",
+                          "tsmlVersion", "layout"}) {
       EXPECT_TRUE(meta.contains(k)) << k;
     }
     if (ranking) {
@@ -344,7 +348,9 @@ class ExportTest : public ::testing::Test {
       // One named input per raw column (recommendation: user_id and k; text: tokens;
       // forecast: features).
       EXPECT_EQ(static_cast<size_t>(m.graph().input_size()),
-                hw ? 2 : encoded_only ? 1 : meta["features"].size() + (ranking ? 1 : 0));
+                hw             ? 2
+                : encoded_only ? 1
+                               : meta["features"].size() + (ranking ? 1 : 0));
     }
     const std::map<std::string, std::string> entry = {{"onnx", "model.onnx"},
                                                       {"pmml", "model.pmml"},
@@ -378,11 +384,12 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values("onnx", "pmml", "sklearn", "pytorch", "tensorflow")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
-INSTANTIATE_TEST_SUITE_P(
-    SentimentModels, ExportFormatTest,
-    ::testing::Combine(::testing::Values("text_binary", "text_multiclass"),
-                       ::testing::Values("onnx", "sklearn")),
-    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+INSTANTIATE_TEST_SUITE_P(SentimentModels, ExportFormatTest,
+                         ::testing::Combine(::testing::Values("text_binary", "text_multiclass"),
+                                            ::testing::Values("onnx", "sklearn")),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(
     Forecasters, ExportFormatTest,
@@ -390,11 +397,12 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values("onnx", "sklearn", "pytorch", "tensorflow")),
     [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
-INSTANTIATE_TEST_SUITE_P(
-    HoltWinters, ExportFormatTest,
-    ::testing::Combine(::testing::Values("forecast_holt_winters"),
-                       ::testing::Values("onnx", "pytorch")),
-    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+INSTANTIATE_TEST_SUITE_P(HoltWinters, ExportFormatTest,
+                         ::testing::Combine(::testing::Values("forecast_holt_winters"),
+                                            ::testing::Values("onnx", "pytorch")),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 TEST_F(ExportTest, SentimentSampleHoldsTheTokensTheServiceSaw) {
   RequireVenv();
@@ -596,7 +604,8 @@ TEST(ExportUnitTest, PythonTokenizerMatchesTheServiceOnRealAndHostileText) {
       "I didn't like it; the staff wasn\u2019t rude though.",
       "ÉTÉ À PARIS: Ça ne vaut pas le coup… NEVER again!!!",
       "ŁÓDŹ İstanbul ΑΘΗΝΑ МОСКВА Ѐ ÿ Ÿ",
-      "Great view \xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD no\xE2\x80\x8B" "breakfast",
+      "Great view \xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD no\xE2\x80\x8B"
+      "breakfast",
       "東京のホテルはとても良かった。not clean、but 便利",
       "'quoted' words'' and rock'n'roll, o'clock",
       "price: 120€ — 5×3 ÷ 2 → ok ★★★★☆ ⭐",
@@ -604,7 +613,8 @@ TEST(ExportUnitTest, PythonTokenizerMatchesTheServiceOnRealAndHostileText) {
       std::string(150, 'a') + " short",
       "tab\tnew\nline\r\nnbsp\xC2\xA0here",
       "no. no, no! no? no; no: ok",
-      "\xEF\xBB\xBF" "bom and \xEF\xB8\x8F selector",
+      "\xEF\xBB\xBF"
+      "bom and \xEF\xB8\x8F selector",
       "ﬁne ｆｕｌｌｗｉｄｔｈ ！ stop",
   };
   const std::string dir = test::SharedDataDir() + "/sentiment_labelled_sentences";
@@ -622,9 +632,8 @@ TEST(ExportUnitTest, PythonTokenizerMatchesTheServiceOnRealAndHostileText) {
   }
   ProcessOptions o;
   o.log_dir = tmp.path();
-  auto r = RunProcess({VenvPython(), StrCat(TSML_SOURCE_DIR, "/tools/export/tokenizer.py"),
-                       "--texts", path},
-                      o);
+  auto r = RunProcess(
+      {VenvPython(), StrCat(TSML_SOURCE_DIR, "/tools/export/tokenizer.py"), "--texts", path}, o);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->exit_code, 0) << r->err;
   const Json got = Json::parse(r->out);
