@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -48,9 +49,61 @@ std::vector<std::string> SupportedFormats(const std::string& model_type) {
   return {};
 }
 
-absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format) {
-  const std::vector<std::string> ok = SupportedFormats(model_type);
+namespace {
+
+// Trained algorithms that narrow their model type's formats, and why.
+struct AlgorithmLimit {
+  const char* model_type;
+  const char* algorithm;
+  std::vector<std::string> formats;
+  const char* why;
+};
+
+const std::vector<AlgorithmLimit>& AlgorithmLimits() {
+  static const std::vector<AlgorithmLimit> kLimits = {
+      {"recommendation",
+       "item_knn",
+       {},
+       "item_knn recommendation models cannot be exported: their scores are sums of neighbour "
+       "similarities over the user's history, which the model would have to take as input; "
+       "train with hyperparameters.algorithm = \"als\""},
+      {"nlp_sentiment",
+       "fasttext",
+       {},
+       "fastText sentiment models cannot be exported: their hashed subword embeddings have no "
+       "counterpart in ONNX or scikit-learn; train with hyperparameters.algorithm = "
+       "\"tfidf_logreg\""},
+      {"demand_forecast",
+       "holt_winters",
+       {"onnx", "pytorch"},
+       "a Holt-Winters forecaster's per-series state exports to onnx and pytorch; train with "
+       "hyperparameters.algorithm = \"xgboost\" for sklearn and tensorflow"},
+  };
+  return kLimits;
+}
+
+}  // namespace
+
+std::vector<std::string> SupportedFormats(const std::string& model_type,
+                                          const std::string& algorithm) {
+  for (const AlgorithmLimit& l : AlgorithmLimits()) {
+    if (model_type == l.model_type && algorithm == l.algorithm) return l.formats;
+  }
+  return SupportedFormats(model_type);
+}
+
+absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format,
+                                  const std::string& algorithm) {
+  const std::vector<std::string> ok = SupportedFormats(model_type, algorithm);
   if (std::find(ok.begin(), ok.end(), format) != ok.end()) return absl::OkStatus();
+  for (const AlgorithmLimit& l : AlgorithmLimits()) {
+    if (model_type == l.model_type && algorithm == l.algorithm) {
+      return absl::InvalidArgumentError(
+          ok.empty() ? std::string(l.why)
+                     : StrCat("format '", format, "' is not supported for this model (", l.why,
+                              "); supported: ", common::StrJoin(ok, ", ")));
+    }
+  }
   if (ok.empty()) {
     return absl::InvalidArgumentError(
         StrCat("models of type '", model_type, "' cannot be exported"));

@@ -65,8 +65,15 @@ struct ExportResult {
 std::vector<std::string> SupportedFormats(const std::string& model_type);
 const std::vector<std::string>& AllFormats();
 
-// InvalidArgument naming the formats that work for `model_type` (or that none do).
-absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format);
+// The formats a trained model of `model_type` can be exported to, given the algorithm it was
+// trained with (the artifact's metadata "algorithm"; "" = not known: the type's formats).
+std::vector<std::string> SupportedFormats(const std::string& model_type,
+                                          const std::string& algorithm);
+
+// InvalidArgument naming the formats that work for `model_type` (trained with `algorithm`,
+// when known), or why none do and what to train instead.
+absl::Status CheckFormatSupported(const std::string& model_type, const std::string& format,
+                                  const std::string& algorithm = "");
 
 // Writes and verifies the export. Errors: InvalidArgument (unsupported pair, unreadable
 // model), FailedPrecondition (no converter environment; the training data cannot be read

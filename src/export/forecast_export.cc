@@ -29,13 +29,7 @@ absl::Status PrepareHoltWinters(const ExportInput& in, const Json& bundle,
                                 const std::string& model_dir,
                                 const common::CancellationToken* cancel, Prepared* out) {
   namespace fc = train::forecast;
-  if (in.format != "onnx" && in.format != "pytorch") {
-    return absl::InvalidArgumentError(
-        StrCat("a Holt-Winters forecaster exports to onnx and pytorch, not ", in.format,
-               " (its per-series state has no ", in.format,
-               " estimator); train with hyperparameters.algorithm = \"xgboost\" for sklearn and "
-               "tensorflow"));
-  }
+  RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, "holt_winters"));
   HoltWintersArrays hw;
   hw.max_horizon = max_horizon;
   Json series_meta = Json::array();

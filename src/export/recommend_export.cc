@@ -20,9 +20,8 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
   ASSIGN_OR_RETURN(std::unique_ptr<train::recommend::RecommendPredictor> rec,
                    train::recommend::RecommendPredictor::FromBundle(bundle));
   if (rec->model().algorithm() != train::recommend::Algorithm::kAls) {
-    return absl::InvalidArgumentError(
-        "only ALS recommendation models can be exported (item_knn scores need the user's "
-        "history as input)");
+    RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, "item_knn"));
+    return absl::InvalidArgumentError("only ALS recommendation models can be exported");
   }
   ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
                    predictors.Load(in.model_type, in.bundle_path));

@@ -25,10 +25,10 @@ absl::Status PrepareText(const ExportInput& in, const Json& bundle,
                    text::SentimentModel::FromBundle(bundle));
   const auto* linear = dynamic_cast<const text::TfidfLogReg*>(&model->classifier());
   if (linear == nullptr) {
+    const std::string algorithm(model->classifier().algorithm());
+    RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, algorithm));
     return absl::InvalidArgumentError(
-        "only tfidf_logreg sentiment models can be exported (a fastText model's hashed subword "
-        "embeddings have no counterpart in ONNX or scikit-learn); train with "
-        "hyperparameters.algorithm = \"tfidf_logreg\"");
+        StrCat("sentiment models of algorithm '", algorithm, "' cannot be exported"));
   }
   const text::TfidfVectorizer& vec = linear->vectorizer();
   if (vec.options().hashed || vec.options().char_ngrams) {

@@ -96,7 +96,14 @@ absl::StatusOr<store::ExportRecord> ExportService::Create(const auth::Principal&
       check.Boolean(FieldChecker::Member(body, "includeMetadata"), "includeMetadata")
           .value_or(true);
   RETURN_IF_ERROR(errors.ToStatus());
-  if (absl::Status s = exporting::CheckFormatSupported(job.model_type, *format); !s.ok()) {
+  // The trained algorithm narrows the type's formats (e.g. fastText has no portable form).
+  std::string algorithm;
+  if (auto artifact = store_->GetArtifact(*job.model_artifact_id); artifact.ok()) {
+    const Json a = artifact->metadata.value("algorithm", Json());
+    if (a.is_string()) algorithm = a.get<std::string>();
+  }
+  if (absl::Status s = exporting::CheckFormatSupported(job.model_type, *format, algorithm);
+      !s.ok()) {
     return common::ValidationError("format", std::string(s.message()));
   }
   store::ExportRecord e;

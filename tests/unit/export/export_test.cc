@@ -474,6 +474,14 @@ TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
   EXPECT_TRUE(CheckFormatSupported("predictive_analytics", "tensorflow").ok());
   EXPECT_TRUE(CheckFormatSupported("demand_forecast", "onnx").ok());
   EXPECT_TRUE(absl::IsInvalidArgument(CheckFormatSupported("demand_forecast", "pmml")));
+  // The trained algorithm narrows the type's formats.
+  EXPECT_TRUE(CheckFormatSupported("demand_forecast", "pytorch", "holt_winters").ok());
+  auto hw = CheckFormatSupported("demand_forecast", "tensorflow", "holt_winters");
+  EXPECT_NE(hw.message().find("supported: onnx, pytorch"), std::string::npos) << hw;
+  auto fasttext = CheckFormatSupported("nlp_sentiment", "onnx", "fasttext");
+  EXPECT_NE(fasttext.message().find("tfidf_logreg"), std::string::npos) << fasttext;
+  EXPECT_TRUE(CheckFormatSupported("nlp_sentiment", "sklearn", "tfidf_logreg").ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckFormatSupported("recommendation", "onnx", "item_knn")));
   auto unknown = CheckFormatSupported("anomaly_detection", "onnx");
   EXPECT_TRUE(absl::IsInvalidArgument(unknown));
   EXPECT_NE(unknown.message().find("cannot be exported"), std::string::npos) << unknown;
