@@ -51,17 +51,13 @@ absl::StatusOr<ProcessResult> RunPython(const ExportInput& in, const std::string
                                         const common::CancellationToken* cancel);
 
 // The last line of a converter's stdout is its JSON answer.
-// The last line of a converter's stdout is its JSON answer.
 absl::StatusOr<Json> LastJsonLine(const std::string& script, const std::string& out);
 
-// Runs the format's Python converter (to_sklearn.py, to_torch.py, to_tf.py) on `spec`, which
-// writes the model into `model_dir`; takes its layout and library versions from its answer.
 // Runs the format's Python converter (to_sklearn.py, to_torch.py, to_tf.py) on `spec`, which
 // writes the model into `model_dir`; takes its layout and library versions from its answer.
 absl::Status RunConverter(const ExportInput& in, const Json& spec, const std::string& model_dir,
                           const common::CancellationToken* cancel, Json* layout, Json* libraries);
 
-// The job's parameters and metrics for metadata.json.
 // The job's parameters and metrics for metadata.json.
 void AddJobMetadata(const ExportInput& in, Json* metadata);
 
@@ -82,22 +78,27 @@ Json BaseMetadata(const ExportInput& in, const std::string& task, const Json& bu
 
 // The model families (tabular_export.cc, recommend_export.cc, text_export.cc,
 // forecast_export.cc). InvalidArgument for a model that has no portable form in `in.format`.
+
 // The tabular model: sample rows, metadata and the model files in `model_dir`.
 absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
                             const train::PredictorRegistry& predictors,
                             const std::string& model_dir, const common::CancellationToken* cancel,
                             Prepared* out);
+
 // A recommendation model (ALS): user ids in, the top-k unseen items and their scores out.
 absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
                                    const train::PredictorRegistry& predictors,
                                    const std::string& model_dir,
                                    const common::CancellationToken* cancel, Prepared* out);
+
 // A sentiment model (TF-IDF + logistic regression): tsml's tokens in, class probabilities out.
 absl::Status PrepareText(const ExportInput& in, const Json& bundle,
                          const train::PredictorRegistry& predictors, const std::string& model_dir,
                          const common::CancellationToken* cancel, Prepared* out);
-// A demand forecaster (XGBoost on lag features): the one-step model over the encoded lag,
-// rolling and calendar features, checked on the service's own recursive forecasts.
+
+// A demand forecaster: XGBoost's one-step model over the encoded lag, rolling and calendar
+// features (checked on the service's own recursive forecasts), or Holt-Winters' per-series
+// state and forecast equation.
 absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
                              const train::PredictorRegistry& predictors,
                              const std::string& model_dir, const common::CancellationToken* cancel,
