@@ -44,7 +44,7 @@ const std::vector<std::string>& AllFormats() {
 std::vector<std::string> SupportedFormats(const std::string& model_type) {
   if (IsTabular(model_type)) return AllFormats();
   if (model_type == "recommendation") return {"onnx", "pytorch"};
-  if (model_type == "nlp_sentiment") return {"onnx", "sklearn"};
+  if (model_type == "nlp_sentiment") return {"onnx", "sklearn", "pytorch"};
   if (model_type == "demand_forecast") return {"onnx", "sklearn", "pytorch", "tensorflow"};
   return {};
 }
@@ -69,10 +69,15 @@ const std::vector<AlgorithmLimit>& AlgorithmLimits() {
        "train with hyperparameters.algorithm = \"als\""},
       {"nlp_sentiment",
        "fasttext",
-       {},
-       "fastText sentiment models cannot be exported: their hashed subword embeddings have no "
-       "counterpart in ONNX or scikit-learn; train with hyperparameters.algorithm = "
-       "\"tfidf_logreg\""},
+       {"onnx", "pytorch"},
+       "a fastText model exports to onnx and pytorch (its word n-gram hashing has no "
+       "scikit-learn counterpart); train with hyperparameters.algorithm = \"tfidf_logreg\" for "
+       "sklearn"},
+      {"nlp_sentiment",
+       "tfidf_logreg",
+       {"onnx", "sklearn"},
+       "a TF-IDF + logistic regression model exports to onnx and sklearn; train with "
+       "hyperparameters.algorithm = \"fasttext\" for pytorch"},
       {"demand_forecast",
        "holt_winters",
        {"onnx", "pytorch"},

@@ -900,4 +900,109 @@ absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metad
   return absl::OkStatus();
 }
 
+absl::Status WriteFastTextOnnx(const train::text::FastTextArrays& ft,
+                               const std::vector<std::string>& labels, const Json& metadata,
+                               const std::string& path, Json* layout) {
+  const int64_t dim = ft.dim;
+  const int64_t rows = static_cast<int64_t>(ft.words.size()) + ft.bucket;
+  const int64_t n_labels = static_cast<int64_t>(ft.label_class.size());
+  const int64_t classes = static_cast<int64_t>(labels.size());
+  if (dim <= 0 || static_cast<int64_t>(ft.input.size()) != rows * dim ||
+      static_cast<int64_t>(ft.output.size()) != n_labels * dim || n_labels != classes) {
+    return absl::InvalidArgumentError("fastText arrays do not match their dictionary");
+  }
+  std::vector<int64_t> column_of_class(static_cast<size_t>(classes), -1);
+  for (int64_t l = 0; l < n_labels; ++l) {
+    const int c = ft.label_class[static_cast<size_t>(l)];
+    if (c < 0 || c >= classes || column_of_class[c] >= 0) {
+      return absl::InvalidArgumentError("fastText labels do not map onto the classes");
+    }
+    column_of_class[c] = l;
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  InitModel(model, metadata,
+            "tsml nlp_sentiment (fastText): fastText input ids of tsml's tokens in, label and "
+            "probabilities out");
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("tsml_fasttext");
+  Graph g(graph);
+  AddValueInfo(graph->mutable_input(), "ids", onnx::TensorProto::INT64, {-1, -2});
+
+  auto matrix = [&](const std::string& prefix, const std::vector<int64_t>& dims) {
+    onnx::TensorProto* t = graph->add_initializer();
+    t->set_name(g.Fresh(prefix));
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    return t;
+  };
+  onnx::TensorProto* input = matrix("input_rows", {rows, dim});
+  input->mutable_raw_data()->assign(reinterpret_cast<const char*>(ft.input.data()),
+                                    ft.input.size() * sizeof(float));
+  onnx::TensorProto* output_t = matrix("output_rows_t", {dim, n_labels});
+  for (int64_t j = 0; j < dim; ++j) {
+    for (int64_t l = 0; l < n_labels; ++l) output_t->add_float_data(ft.output[l * dim + j]);
+  }
+  onnx::TensorProto* names = graph->add_initializer();
+  names->set_name(g.Fresh("labels"));
+  names->set_data_type(onnx::TensorProto::STRING);
+  names->add_dims(classes);
+  for (const std::string& l : labels) names->add_string_data(l);
+
+  // Mean of the rows of the valid ids (>= 0), as fastText's hidden layer.
+  const std::string valid = g.Op("GreaterOrEqual", {"ids", g.I64(0)});
+  const std::string valid_f = g.Cast(valid, onnx::TensorProto::FLOAT);  // [N, L]
+  const std::string safe = g.Op("Where", {valid, "ids", g.I64(0)});
+  onnx::NodeProto* gather;
+  const std::string rows_of = g.Op("Gather", {input->name(), safe}, "", &gather);  // [N, L, D]
+  Graph::AttrInt(gather, "axis", 0);
+  const std::string masked = g.Op("Mul", {rows_of, g.Op("Unsqueeze", {valid_f, g.ConstI64({2})})});
+  onnx::NodeProto* sum_node;
+  const std::string sum = g.Op("ReduceSum", {masked, g.ConstI64({1})}, "", &sum_node);  // [N, D]
+  Graph::AttrInt(sum_node, "keepdims", 0);
+  onnx::NodeProto* count_node;
+  const std::string count = g.Op("ReduceSum", {valid_f, g.ConstI64({1})}, "", &count_node);
+  Graph::AttrInt(count_node, "keepdims", 1);
+  const std::string hidden = g.Op("Div", {sum, g.Op("Max", {count, g.ConstF32(1)})});
+  onnx::NodeProto* softmax;
+  const std::string p = g.Op("Softmax", {g.Op("MatMul", {hidden, output_t->name()})}, "", &softmax);
+  Graph::AttrInt(softmax, "axis", 1);
+  // fastText reports log(p + 1e-5); tsml renormalizes exp of it, in class order.
+  onnx::NodeProto* reorder;
+  const std::string by_class = g.Op("Gather", {p, g.ConstI64(column_of_class)}, "", &reorder);
+  Graph::AttrInt(reorder, "axis", 1);
+  const std::string shifted = g.Op("Add", {by_class, g.ConstF32(1e-5f)});
+  onnx::NodeProto* total_node;
+  const std::string total = g.Op("ReduceSum", {shifted, g.ConstI64({1})}, "", &total_node);
+  Graph::AttrInt(total_node, "keepdims", 1);
+  g.Node("Div", {shifted, total}, {"probabilities"});
+  onnx::NodeProto* argmax;
+  const std::string best = g.Op("ArgMax", {"probabilities"}, "", &argmax);
+  Graph::AttrInt(argmax, "axis", 1);
+  Graph::AttrInt(argmax, "keepdims", 0);
+  onnx::NodeProto* pick = g.Node("Gather", {names->name(), best}, {"label"});
+  Graph::AttrInt(pick, "axis", 0);
+  AddValueInfo(graph->mutable_output(), "label", onnx::TensorProto::STRING, {-1});
+  AddValueInfo(graph->mutable_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, classes});
+  RETURN_IF_ERROR(CheckAndWrite(model, path));
+  if (layout) {
+    *layout = {{"inputs",
+                {{{"name", "ids"},
+                  {"type", "int64"},
+                  {"shape", {"N", "T"}},
+                  {"meaning", "fastText input ids of each text's tokens, padded with -1"}}}},
+               {"outputs",
+                {{{"name", "label"}, {"type", "string"}, {"shape", {"N"}}},
+                 {{"name", "probabilities"},
+                  {"type", "float32"},
+                  {"shape", {"N", classes}},
+                  {"classes", labels}}}},
+               {"rows", rows},
+               {"dim", dim},
+               {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
+               {"irVersion", 8}};
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tsml::exporting

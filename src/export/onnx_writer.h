@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "common/json_util.h"
 #include "export/tabular_ir.h"
+#include "train/text/fasttext_model.h"
 
 namespace tsml::exporting {
 
@@ -71,6 +72,14 @@ absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
 // over the series' local level) — TreeEnsembleRegressor.
 absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
                                const std::vector<std::string>& feature_names, const Json& metadata,
+                               const std::string& path, Json* layout);
+
+// A fastText sentiment model: input `ids` (int64 [N, L]: FeatureIds of each text, padded with
+// -1); outputs `label` (string [N]) and `probabilities` (float [N, classes]): Gather of the
+// input rows → masked mean → MatMul with the output rows → Softmax, then fastText's + 1e-5 and
+// renormalization, columns in class order. `labels` are the class labels.
+absl::Status WriteFastTextOnnx(const train::text::FastTextArrays& ft,
+                               const std::vector<std::string>& labels, const Json& metadata,
                                const std::string& path, Json* layout);
 
 // A Holt-Winters forecaster (additive damped trend, additive seasonality) as its per-series

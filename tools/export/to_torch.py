@@ -118,6 +118,34 @@ class Recommender(torch.nn.Module):
         return items, values
 
 
+class FastText(torch.nn.Module):
+    """fastText supervised prediction: forward(ids int64 [N, T], padded with -1) -> class
+    probabilities float32 [N, classes]: softmax(output . mean of the ids' input rows), plus
+    fastText's 1e-5, renormalized, columns in class order."""
+
+    def __init__(self, spec):
+        super().__init__()
+        dim, rows = int(spec["dim"]), int(spec["rows"])
+        matrix = np.fromfile(spec["inputPath"], dtype="<f4").reshape(rows, dim)
+        self.register_buffer("input_rows", torch.from_numpy(matrix.copy()))
+        output = np.asarray(spec["output"], np.float32).reshape(-1, dim)
+        self.register_buffer("output_t", torch.from_numpy(output.T.copy()))
+        column_of_class = [0] * len(spec["classes"])
+        for label, cls in enumerate(spec["labelClass"]):
+            column_of_class[int(cls)] = label
+        self.register_buffer("column_of_class", torch.tensor(column_of_class, dtype=torch.long))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        valid = ids >= 0
+        rows = self.input_rows[torch.where(valid, ids, torch.zeros_like(ids))]
+        rows = rows * valid.unsqueeze(2).to(torch.float32)
+        count = valid.sum(dim=1, keepdim=True).clamp(min=1).to(torch.float32)
+        hidden = rows.sum(dim=1) / count
+        p = torch.softmax(hidden @ self.output_t, dim=1)
+        p = p[:, self.column_of_class] + 1e-5
+        return p / p.sum(dim=1, keepdim=True)
+
+
 class HoltWinters(torch.nn.Module):
     """Per-series Holt-Winters state; forward(groups, horizon) -> float64 [N, horizon]:
     level + slope * sum_{j<=k} phi^j + seasonal[(n + k - 1) mod season], clamped at 0 for
@@ -177,6 +205,15 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     spec = common.load_json(args.spec)
+    if spec.get("kind") == "fasttext":
+        torch.jit.script(FastText(spec)).save(args.out)
+        common.answer({
+            "layout": {"file": "model.pt",
+                       "input": {"ids": "int64 [N, T], fastText input ids padded with -1"},
+                       "output": "float32 [N, classes] (classes in `classes` order)"},
+            "versions": {"torch": torch.__version__},
+        })
+        return
     if spec.get("kind") == "holt_winters":
         torch.jit.script(HoltWinters(spec)).save(args.out)
         common.answer({

@@ -11,10 +11,13 @@ cue up to the next clause punctuation (. , ! ? ; : and their Unicode forms).
     tokens = tokenizer.tokenize("Not good at all, but the pool was great!")
     # ['not', 'NEG_good', 'NEG_at', 'NEG_all', 'but', 'the', 'pool', 'was', 'great']
     joined = tokenizer.tokenize_joined(text)  # the sklearn export's input
+    # fastText exports: the model's input ids
+    ids = tokenizer.fasttext_ids(tokens, tokenizer.load_fasttext_vocab("fasttext_vocab.json"))
 
 No dependencies beyond the standard library.
 
 usage (check against a list of texts): tokenizer.py --texts texts.json  → JSON token lists
+    tokenizer.py --texts texts.json --fasttext-vocab fasttext_vocab.json  → JSON id lists
 """
 import json
 import sys
@@ -201,12 +204,58 @@ def tokenize_joined(text):
     return " ".join(tokenize(text))
 
 
+def _fasttext_hash(token):
+    """fastText's FNV-1a over the UTF-8 bytes (each byte sign-extended), as an int32."""
+    h = 2166136261
+    for b in token.encode("utf-8", "surrogatepass"):
+        h ^= (b - 256 if b >= 128 else b) & 0xFFFFFFFF
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= (1 << 31) else h
+
+
+def load_fasttext_vocab(path):
+    """A fastText export's fasttext_vocab.json, ready for fasttext_ids()."""
+    with open(path, encoding="utf-8") as f:
+        vocab = json.load(f)
+    vocab["index"] = {w: i for i, w in enumerate(vocab["words"])}
+    return vocab
+
+
+def fasttext_ids(tokens, vocab):
+    """fastText's input ids for tsml's tokens, as its Dictionary::getLine makes them: the ids
+    of the known words and of the end-of-line token, then one bucket id per word n-gram
+    (n = 2..wordNgrams, over all tokens, known or not)."""
+    mask = (1 << 64) - 1
+    index = vocab["index"]
+    nwords = len(vocab["words"])
+    ids, hashes = [], []
+    for token in list(tokens) + [vocab.get("eos", "</s>")]:
+        wid = index.get(token, -1)
+        if wid >= 0:
+            ids.append(wid)
+        hashes.append(_fasttext_hash(token))
+    n, bucket = int(vocab["wordNgrams"]), int(vocab["bucket"])
+    for i in range(len(hashes)):
+        h = hashes[i] & mask
+        for j in range(i + 1, min(len(hashes), i + n)):
+            h = (h * 116049371 + (hashes[j] & mask)) & mask
+            ids.append(nwords + h % bucket)
+    return ids
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] != "--texts":
-        raise SystemExit("usage: tokenizer.py --texts texts.json")
-    with open(sys.argv[2], encoding="utf-8") as f:
+    args = sys.argv[1:]
+    if len(args) not in (2, 4) or args[0] != "--texts" or (len(args) == 4 and
+                                                           args[2] != "--fasttext-vocab"):
+        raise SystemExit("usage: tokenizer.py --texts texts.json [--fasttext-vocab vocab.json]")
+    with open(args[1], encoding="utf-8") as f:
         texts = json.load(f)
-    print(json.dumps([tokenize(t) for t in texts], ensure_ascii=False))
+    tokens = [tokenize(t) for t in texts]
+    if len(args) == 4:
+        vocab = load_fasttext_vocab(args[3])
+        print(json.dumps([fasttext_ids(t, vocab) for t in tokens]))
+    else:
+        print(json.dumps(tokens, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,19 @@ def text_tokens(d, sample):
     return tokens, f"tokenizer.py reproduces the service's tokens of {len(tokens)} texts"
 
 
+def fasttext_id_matrix(d, sample, tokens):
+    """fastText input ids of the tokens from tokenizer.fasttext_ids, which must match the
+    service's (sample.json featureIds), as an int64 matrix padded with -1."""
+    import tokenizer
+    vocab = tokenizer.load_fasttext_vocab(os.path.join(d, "fasttext_vocab.json"))
+    ids = [tokenizer.fasttext_ids(t, vocab) for t in tokens]
+    for i, (got, want) in enumerate(zip(ids, sample["featureIds"])):
+        if got != want:
+            raise SystemExit(f"tokenizer.fasttext_ids differs from fastText on sample text {i}")
+    width = max([len(r) for r in ids] + [1])
+    return np.array([r + [-1] * (width - len(r)) for r in ids], np.int64)
+
+
 def token_matrix(rows):
     """Token lists as a string matrix [N, T], padded with ""."""
     width = max([len(r) for r in rows] + [1])
@@ -85,7 +98,11 @@ def verify_onnx(d, sample):
                 {"onnxChecker": "passed (full_check)"})
     if sample.get("kind") == "text":
         tokens, check = text_tokens(d, sample)
-        (probabilities,) = sess.run(["probabilities"], {"tokens": token_matrix(tokens)})
+        if "featureIds" in sample:  # fastText
+            feeds = {"ids": fasttext_id_matrix(d, sample, tokens)}
+        else:
+            feeds = {"tokens": token_matrix(tokens)}
+        (probabilities,) = sess.run(["probabilities"], feeds)
         return ("onnxruntime", ort.__version__,
                 scores_from_probabilities(probabilities, sample["task"]),
                 {"onnxChecker": "passed (full_check)", "tokenizer": check})
@@ -201,6 +218,13 @@ def verify_pytorch(d, sample):
     import torch
     torch.set_num_threads(1)
     module = torch.jit.load(os.path.join(d, "model.pt"))
+    if sample.get("kind") == "text":  # fastText
+        tokens, check = text_tokens(d, sample)
+        ids = torch.from_numpy(fasttext_id_matrix(d, sample, tokens))
+        with torch.no_grad():
+            p = module(ids).numpy()
+        return ("torch", torch.__version__, scores_from_probabilities(p, sample["task"]),
+                {"torchscript": type(module).__name__, "tokenizer": check})
     if sample.get("kind") == "forecast_state":
         with torch.no_grad():
             scores = module([r["group"] or "" for r in sample["rows"]], int(sample["horizon"]))

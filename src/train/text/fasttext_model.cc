@@ -116,6 +116,33 @@ int AdaptiveBucket(const std::vector<Tokens>& docs, std::span<const int> rows, i
 int FastTextClassifier::bucket() const { return ft_->getArgs().bucket; }
 int FastTextClassifier::epochs() const { return ft_->getArgs().epoch; }
 
+std::vector<int32_t> FastTextClassifier::FeatureIds(const Tokens& tokens) const {
+  std::vector<int32_t> words, labels;
+  std::istringstream in(JoinTokens(tokens));
+  ft_->getDictionary()->getLine(in, words, labels);
+  return words;
+}
+
+FastTextArrays FastTextClassifier::Arrays() const {
+  FastTextArrays a;
+  const auto dict = ft_->getDictionary();
+  const fasttext::Args args = ft_->getArgs();
+  for (int32_t i = 0; i < dict->nwords(); ++i) a.words.push_back(dict->getWord(i));
+  a.bucket = args.bucket;
+  a.word_ngrams = args.wordNgrams;
+  a.dim = args.dim;
+  const auto input = ft_->getInputMatrix();
+  const auto output = ft_->getOutputMatrix();
+  a.input.assign(input->data(), input->data() + input->size(0) * input->size(1));
+  a.output.assign(output->data(), output->data() + output->size(0) * output->size(1));
+  a.label_class.assign(static_cast<size_t>(dict->nlabels()), -1);
+  for (int32_t l = 0; l < dict->nlabels(); ++l) {
+    auto it = label_class_.find(dict->getLabel(l));
+    if (it != label_class_.end()) a.label_class[static_cast<size_t>(l)] = it->second;
+  }
+  return a;
+}
+
 FastTextClassifier::FastTextClassifier(std::unique_ptr<FastTextImpl> ft, int num_classes)
     : ft_(std::move(ft)), num_classes_(num_classes) {
   auto labels = LabelMap(*ft_, num_classes_);

@@ -50,6 +50,18 @@ struct EarlyStopping {
 
 class FastTextImpl;  // fasttext::FastText, with access to its header check
 
+// A trained model as plain arrays, for export: prediction = softmax(output · mean of the input
+// rows of FeatureIds(tokens)), with fastText's 1e-5 added to each probability and renormalized.
+struct FastTextArrays {
+  std::vector<std::string> words;  // the dictionary's words, by id (ids < words.size())
+  int bucket = 0;  // word n-gram rows follow the words: words.size() + hash % bucket
+  int word_ngrams = 1;
+  int dim = 0;
+  std::vector<float> input;      // (words.size() + bucket) × dim, row-major
+  std::vector<float> output;     // labels × dim, row-major, in fastText's label order
+  std::vector<int> label_class;  // fastText label index → class
+};
+
 class FastTextClassifier final : public TextClassifier {
  public:
   struct FitResult {
@@ -77,6 +89,10 @@ class FastTextClassifier final : public TextClassifier {
   int num_classes() const override { return num_classes_; }
   int bucket() const;
   int epochs() const;
+  // The input rows fastText averages for `tokens` (Dictionary::getLine over the joined line:
+  // the known words and "</s>", then the word n-gram buckets), as predictions use them.
+  std::vector<int32_t> FeatureIds(const Tokens& tokens) const;
+  FastTextArrays Arrays() const;
   void PredictProba(const Tokens& tokens, double* out) const override;
   absl::StatusOr<Json> ToJson(const std::string& scratch_dir) const override;
   // Words (the 5,000 most frequent) ranked by their contribution to each class's logit,

@@ -25,12 +25,14 @@
 #include "support/shared_data.h"
 #include "support/test_server.h"
 #include "support/train_spec.h"
+#include "train/bundle.h"
 #include "train/forecast/forecast_trainer.h"
 #include "train/forecast/register.h"
 #include "train/recommend/recommend_trainer.h"
 #include "train/recommend/register.h"
 #include "train/tabular/tabular_model.h"
 #include "train/tabular/tabular_trainer.h"
+#include "train/text/fasttext_model.h"
 #include "train/text/register.h"
 #include "train/text/text_trainer.h"
 #include "train/text/tokenizer.h"
@@ -184,6 +186,10 @@ class ExportTest : public ::testing::Test {
          {{"source", "reviews"}},
          {{"algorithm", "tfidf_logreg"}}},
         {"text_fasttext", "nlp_sentiment", two_classes, {{"algorithm", "fasttext"}}},
+        {"text_fasttext_multiclass",
+         "nlp_sentiment",
+         {{"source", "reviews"}},
+         {{"algorithm", "fasttext"}}},
         {"forecast_xgboost",
          "demand_forecast",
          {{"source", "bookings"}},
@@ -322,8 +328,13 @@ class ExportTest : public ::testing::Test {
       EXPECT_TRUE(meta.contains("featureTransformation"));
     } else if (in.model_type == "nlp_sentiment") {
       EXPECT_TRUE(meta.contains("tokenizer"));
-      EXPECT_TRUE(meta.contains("vectorizer"));
       EXPECT_TRUE(files.count("tokenizer.py"));
+      if (sample.contains("featureIds")) {  // fastText: ids in, the vocabulary alongside
+        EXPECT_TRUE(files.count("fasttext_vocab.json"));
+        EXPECT_EQ(sample["featureIds"].size(), static_cast<size_t>(kSampleRows));
+      } else {
+        EXPECT_TRUE(meta.contains("vectorizer"));
+      }
       EXPECT_EQ(p["checks"].value("tokenizer", "").rfind("tokenizer.py reproduces", 0), 0u)
           << p.dump();
     } else if (hw) {
@@ -392,6 +403,12 @@ INSTANTIATE_TEST_SUITE_P(SentimentModels, ExportFormatTest,
                          });
 
 INSTANTIATE_TEST_SUITE_P(
+    FastTextModels, ExportFormatTest,
+    ::testing::Combine(::testing::Values("text_fasttext", "text_fasttext_multiclass"),
+                       ::testing::Values("onnx", "pytorch")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+INSTANTIATE_TEST_SUITE_P(
     Forecasters, ExportFormatTest,
     ::testing::Combine(::testing::Values("forecast_xgboost"),
                        ::testing::Values("onnx", "sklearn", "pytorch", "tensorflow")),
@@ -445,10 +462,14 @@ TEST_F(ExportTest, ForecastSampleFollowsTheServiceRecursion) {
 }
 
 TEST_F(ExportTest, ModelsWithoutAPortableFormIsRefusedWithTheWayOut) {
-  auto fasttext = RunExport(Input("text_fasttext", "onnx"), *predictors_, nullptr);
+  auto fasttext = RunExport(Input("text_fasttext", "sklearn"), *predictors_, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(fasttext.status())) << fasttext.status();
   EXPECT_NE(fasttext.status().message().find("tfidf_logreg"), std::string::npos)
       << fasttext.status();
+  auto tfidf = RunExport(Input("text_binary", "pytorch"), *predictors_, nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(tfidf.status())) << tfidf.status();
+  EXPECT_NE(tfidf.status().message().find("supported: onnx, sklearn"), std::string::npos)
+      << tfidf.status();
   auto hw = RunExport(Input("forecast_holt_winters", "sklearn"), *predictors_, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(hw.status())) << hw.status();
   EXPECT_NE(hw.status().message().find("\"xgboost\""), std::string::npos) << hw.status();
@@ -456,6 +477,59 @@ TEST_F(ExportTest, ModelsWithoutAPortableFormIsRefusedWithTheWayOut) {
   EXPECT_TRUE(absl::IsInvalidArgument(pmml.status())) << pmml.status();
   EXPECT_NE(pmml.status().message().find("supported: onnx, sklearn"), std::string::npos)
       << pmml.status();
+}
+
+// fastText's input ids from the Python helper shipped with the export match fastText's own
+// Dictionary::getLine on the real review sentences, most of whose words the demo-trained model
+// never saw (their word n-gram buckets come from fastText's hashing alone).
+TEST_F(ExportTest, PythonFastTextIdsMatchFastTextOnRealSentences) {
+  RequireVenv();
+  if (HasFatalFailure()) return;
+  auto bundle = train::ReadBundle(models_->at("text_fasttext").bundle);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  auto model = train::text::SentimentModel::FromBundle(*bundle);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const auto* ft = dynamic_cast<const train::text::FastTextClassifier*>(&(*model)->classifier());
+  ASSERT_NE(ft, nullptr);
+  const train::text::FastTextArrays arrays = ft->Arrays();
+  std::vector<std::string> texts = {"", "not good at all", "\xE6\x9D\xB1\xE4\xBA\xAC caf\xC3\xA9"};
+  const std::string dir = test::SharedDataDir() + "/sentiment_labelled_sentences";
+  std::ifstream lines(dir + "/yelp_labelled.txt");
+  std::string line;
+  while (std::getline(lines, line)) texts.push_back(line.substr(0, line.rfind('\t')));
+  EXPECT_GT(texts.size(), 900u) << dir;
+  test::TempDir tmp;
+  {
+    std::ofstream out(tmp.path() + "/texts.json");
+    out << Json(texts).dump();
+    std::ofstream vocab(tmp.path() + "/vocab.json");
+    vocab << Json{
+        {"words", arrays.words},
+        {"bucket", arrays.bucket},
+        {"wordNgrams", arrays.word_ngrams},
+        {"eos",
+         "</s>"}}.dump();
+  }
+  ProcessOptions o;
+  o.log_dir = tmp.path();
+  auto r =
+      RunProcess({VenvPython(), StrCat(TSML_SOURCE_DIR, "/tools/export/tokenizer.py"), "--texts",
+                  tmp.path() + "/texts.json", "--fasttext-vocab", tmp.path() + "/vocab.json"},
+                 o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  const Json got = Json::parse(r->out);
+  ASSERT_EQ(got.size(), texts.size());
+  int mismatches = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const Json want = ft->FeatureIds(train::text::Tokenize(texts[i]));
+    if (got[i] != want && ++mismatches <= 3) {
+      ADD_FAILURE() << "text " << i << ": python " << got[i].dump() << " != fastText "
+                    << want.dump();
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(arrays.word_ngrams, 1);  // the n-gram hashing was exercised
 }
 
 TEST_F(ExportTest, RecommendationExportsToOnnxAndPytorch) {
@@ -478,7 +552,8 @@ TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
   EXPECT_TRUE(CheckFormatSupported("demand_forecast", "pytorch", "holt_winters").ok());
   auto hw = CheckFormatSupported("demand_forecast", "tensorflow", "holt_winters");
   EXPECT_NE(hw.message().find("supported: onnx, pytorch"), std::string::npos) << hw;
-  auto fasttext = CheckFormatSupported("nlp_sentiment", "onnx", "fasttext");
+  EXPECT_TRUE(CheckFormatSupported("nlp_sentiment", "onnx", "fasttext").ok());
+  auto fasttext = CheckFormatSupported("nlp_sentiment", "sklearn", "fasttext");
   EXPECT_NE(fasttext.message().find("tfidf_logreg"), std::string::npos) << fasttext;
   EXPECT_TRUE(CheckFormatSupported("nlp_sentiment", "sklearn", "tfidf_logreg").ok());
   EXPECT_TRUE(absl::IsInvalidArgument(CheckFormatSupported("recommendation", "onnx", "item_knn")));
