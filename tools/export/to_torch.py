@@ -191,6 +191,20 @@ class HoltWinters(torch.nn.Module):
         return out
 
 
+# Modules over their own inputs rather than the encoded features: spec kind -> (module, layout).
+OWN_INPUTS = {
+    "fasttext": (FastText, {
+        "input": {"ids": "int64 [N, T], fastText input ids padded with -1"},
+        "output": "float32 [N, classes] (classes in `classes` order)"}),
+    "holt_winters": (HoltWinters, {
+        "input": {"groups": "List[str] (\"\" = the total)", "horizon": "int"},
+        "output": "float64 [N, horizon] (NaN for an unknown group)"}),
+    "recommendation": (Recommender, {
+        "input": {"user_ids": "List[str]", "k": "int"},
+        "output": ["item ids List[List[str]] [N][k]", "scores float32 [N, k]"]}),
+}
+
+
 def build(spec):
     task = TASKS[spec["task"]]
     if spec["estimator"] == "xgboost":
@@ -205,32 +219,12 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     spec = common.load_json(args.spec)
-    if spec.get("kind") == "fasttext":
-        torch.jit.script(FastText(spec)).save(args.out)
-        common.answer({
-            "layout": {"file": "model.pt",
-                       "input": {"ids": "int64 [N, T], fastText input ids padded with -1"},
-                       "output": "float32 [N, classes] (classes in `classes` order)"},
-            "versions": {"torch": torch.__version__},
-        })
-        return
-    if spec.get("kind") == "holt_winters":
-        torch.jit.script(HoltWinters(spec)).save(args.out)
-        common.answer({
-            "layout": {"file": "model.pt",
-                       "input": {"groups": "List[str] (\"\" = the total)", "horizon": "int"},
-                       "output": "float64 [N, horizon] (NaN for an unknown group)"},
-            "versions": {"torch": torch.__version__},
-        })
-        return
-    if spec.get("kind") == "recommendation":
-        torch.jit.script(Recommender(spec)).save(args.out)
-        common.answer({
-            "layout": {"file": "model.pt",
-                       "input": {"user_ids": "List[str]", "k": "int"},
-                       "output": ["item ids List[List[str]] [N][k]", "scores float32 [N, k]"]},
-            "versions": {"torch": torch.__version__},
-        })
+    kind = spec.get("kind")
+    if kind in OWN_INPUTS:
+        module_class, layout = OWN_INPUTS[kind]
+        torch.jit.script(module_class(spec)).save(args.out)
+        common.answer({"layout": {"file": "model.pt", **layout},
+                       "versions": {"torch": torch.__version__}})
         return
     module = torch.jit.script(build(spec))
     module.save(args.out)
