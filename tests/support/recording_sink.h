@@ -2,12 +2,15 @@
 #ifndef TSML_TESTS_SUPPORT_RECORDING_SINK_H_
 #define TSML_TESTS_SUPPORT_RECORDING_SINK_H_
 
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "common/cancellation.h"
+#include "common/clock.h"
 #include "train/trainer.h"
 
 namespace tsml::test {
@@ -50,6 +53,29 @@ inline void ExpectMonotonicProgress(const std::vector<double>& progress,
                 s == "tuning" || s == "evaluating" || s == "saving")
         << s;
   }
+}
+
+// One training run as a worker makes it, with what the sink saw and the wall time.
+struct TrainRun {
+  absl::StatusOr<train::TrainResult> result;
+  std::vector<double> progress;
+  std::vector<std::string> stages;
+  double seconds = 0;
+};
+
+// Runs `trainer` on `spec` against `db`, cancellable through `token` (none: a private one).
+inline TrainRun RunTrainer(train::Trainer& trainer, const train::TrainSpec& spec,
+                           store::Database* db,
+                           const common::CancellationToken* token = nullptr) {
+  RecordingSink sink;
+  common::CancellationToken local;
+  train::TrainContext ctx{&sink, token ? token : &local, common::SystemClock::Default(), db};
+  const auto start = std::chrono::steady_clock::now();
+  TrainRun run{trainer.Train(spec, ctx)};
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.progress = sink.values();
+  run.stages = sink.stages();
+  return run;
 }
 
 }  // namespace tsml::test

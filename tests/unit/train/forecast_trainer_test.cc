@@ -85,12 +85,7 @@ class DemoData {
   std::unique_ptr<store::Database> db_;
 };
 
-struct Trained {
-  absl::StatusOr<TrainResult> result;
-  std::vector<double> progress;
-  std::vector<std::string> stages;
-  double seconds = 0;
-};
+using Trained = test::TrainRun;
 
 Trained TrainOn(store::Database& db, const std::string& artifact_dir, Json training_data,
                 Json hyperparameters, std::string strategy = "train_test_split",
@@ -103,18 +98,8 @@ Trained TrainOn(store::Database& db, const std::string& artifact_dir, Json train
   spec.validation_strategy = std::move(strategy);
   spec.cpu = 2;
   spec.artifact_dir = artifact_dir;
-  RecordingSink sink;
-  common::CancellationToken never;
-  TrainContext ctx;
-  ctx.progress = &sink;
-  ctx.cancel = cancel != nullptr ? cancel : &never;
-  ctx.clock = common::SystemClock::Default();
-  ctx.data_db = &db;
   ForecastTrainer trainer;
-  const auto start = std::chrono::steady_clock::now();
-  Trained out{trainer.Train(spec, ctx), sink.values(), sink.stages(), 0};
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return out;
+  return test::RunTrainer(trainer, spec, &db, cancel);
 }
 
 double Num(const Json& j, const char* key) {

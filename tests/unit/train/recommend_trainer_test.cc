@@ -61,12 +61,7 @@ class RecommendTrainerTest : public ::testing::Test {
     delete dir_;
   }
 
-  struct Run {
-    absl::StatusOr<TrainResult> result;
-    std::vector<double> progress;
-    std::vector<std::string> stages;
-    double seconds = 0;
-  };
+  using Run = test::TrainRun;
 
   // Trains with `hyperparameters` (validated and defaults filled, as the service does).
   Run Train(Json hyperparameters = Json::object(), std::string strategy = "train_test_split",
@@ -76,16 +71,8 @@ class RecommendTrainerTest : public ::testing::Test {
                                          std::move(training_data), RecommendHyperparams(),
                                          hyperparameters, std::move(strategy), dir_->string(),
                                          memory_gb);
-    RecordingSink sink;
-    common::CancellationToken local;
-    TrainContext ctx{&sink, token ? token : &local, common::SystemClock::Default(), db_};
     RecommendTrainer trainer;
-    const auto start = std::chrono::steady_clock::now();
-    Run run{trainer.Train(spec, ctx)};
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    run.progress = sink.values();
-    run.stages = sink.stages();
-    return run;
+    return test::RunTrainer(trainer, spec, db_, token);
   }
 
   static std::unique_ptr<RecommendPredictor> LoadPredictor(const TrainResult& r) {

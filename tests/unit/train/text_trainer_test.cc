@@ -367,12 +367,7 @@ class TextTrainerTest : public ::testing::Test {
     return real_db_;
   }
 
-  struct Run {
-    absl::StatusOr<TrainResult> result;
-    std::vector<double> progress;
-    std::vector<std::string> stages;
-    double seconds = 0;
-  };
+  using Run = test::TrainRun;
 
   static Run Train(Json hyperparameters = Json::object(), std::string strategy = "train_test_split",
                    Json training_data = {{"source", "reviews"}}, store::Database* db = nullptr,
@@ -381,17 +376,8 @@ class TextTrainerTest : public ::testing::Test {
                                          std::move(training_data), TextHyperparams(),
                                          hyperparameters, std::move(strategy), dir_->string(),
                                          memory_gb);
-    RecordingSink sink;
-    common::CancellationToken local;
-    TrainContext ctx{&sink, token ? token : &local, common::SystemClock::Default(),
-                     db ? db : demo_db_};
     TextTrainer trainer;
-    const auto start = std::chrono::steady_clock::now();
-    Run run{trainer.Train(spec, ctx)};
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    run.progress = sink.values();
-    run.stages = sink.stages();
-    return run;
+    return test::RunTrainer(trainer, spec, db ? db : demo_db_, token);
   }
 
   static std::unique_ptr<Predictor> LoadPredictor(const TrainResult& r) {
