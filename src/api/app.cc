@@ -131,7 +131,6 @@ absl::StatusOr<std::unique_ptr<App>> App::Create(AppOptions options) {
       }
     }
     eo.data_db = app->data_db_.get();
-    eo.predictors = options.predictors;
     app->exports_ = std::make_unique<service::ExportService>(eo, app->store_.get(), app->clock_,
                                                              app->ids_.get());
   }

@@ -119,7 +119,6 @@ absl::Status CheckFormatSupported(const std::string& model_type, const std::stri
 }
 
 absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
-                                       const train::PredictorRegistry& predictors,
                                        const common::CancellationToken* cancel) {
   const auto t_start = Clock::now();
   RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format));
@@ -148,13 +147,13 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   ASSIGN_OR_RETURN(Json bundle, train::ReadBundle(in.bundle_path));
   Prepared prepared;
   if (in.model_type == "recommendation") {
-    RETURN_IF_ERROR(PrepareRecommendation(in, bundle, predictors, model_dir, cancel, &prepared));
+    RETURN_IF_ERROR(PrepareRecommendation(in, bundle, model_dir, cancel, &prepared));
   } else if (in.model_type == "nlp_sentiment") {
-    RETURN_IF_ERROR(PrepareText(in, bundle, predictors, model_dir, cancel, &prepared));
+    RETURN_IF_ERROR(PrepareText(in, bundle, model_dir, cancel, &prepared));
   } else if (in.model_type == "demand_forecast") {
-    RETURN_IF_ERROR(PrepareForecast(in, bundle, predictors, model_dir, cancel, &prepared));
+    RETURN_IF_ERROR(PrepareForecast(in, bundle, model_dir, cancel, &prepared));
   } else {
-    RETURN_IF_ERROR(PrepareTabular(in, bundle, predictors, model_dir, cancel, &prepared));
+    RETURN_IF_ERROR(PrepareTabular(in, bundle, model_dir, cancel, &prepared));
   }
   if (in.tamper) RETURN_IF_ERROR(in.tamper(model_dir));
   const Json& sample = prepared.sample;

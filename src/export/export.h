@@ -26,7 +26,6 @@
 #include "common/cancellation.h"
 #include "common/json_util.h"
 #include "store/sql.h"
-#include "train/predictor.h"
 
 namespace tsml::exporting {
 
@@ -80,7 +79,6 @@ absl::Status CheckFormatSupported(const std::string& model_type, const std::stri
 // back), Internal (a converter failed; the parity check failed, with the numbers in the
 // message), DeadlineExceeded, Cancelled. On any error `output_zip` does not exist afterwards.
 absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
-                                       const train::PredictorRegistry& predictors,
                                        const common::CancellationToken* cancel);
 
 // "0.1.0"

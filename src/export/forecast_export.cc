@@ -160,17 +160,14 @@ absl::Status PrepareHoltWinters(const ExportInput& in, const Json& bundle,
 // A demand forecaster (XGBoost on lag features): the one-step model over the encoded lag,
 // rolling and calendar features, checked on the service's own recursive forecasts.
 absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
-                             const train::PredictorRegistry& predictors,
                              const std::string& model_dir, const common::CancellationToken* cancel,
                              Prepared* out) {
   namespace fc = train::forecast;
   ASSIGN_OR_RETURN(std::unique_ptr<fc::ForecastPredictor> fp,
                    fc::ForecastPredictor::FromBundle(bundle));
-  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
-                   predictors.Load(in.model_type, in.bundle_path));
   if (fp->algorithm() == "holt_winters") {
-    return PrepareHoltWinters(in, bundle, *predictor, fp->horizon(), fp->max_horizon(), model_dir,
-                              cancel, out);
+    return PrepareHoltWinters(in, bundle, *fp, fp->horizon(), fp->max_horizon(), model_dir, cancel,
+                              out);
   }
   if (fp->algorithm() != "xgboost") {
     return absl::InvalidArgumentError(
@@ -223,7 +220,7 @@ absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
   for (size_t i : chosen) {
     instances.push_back(i == total ? Json::object() : Json{{"group", series[i].name}});
   }
-  ASSIGN_OR_RETURN(Json forecasts, predictor->Predict(instances, {{"horizon", h}}));
+  ASSIGN_OR_RETURN(Json forecasts, fp->Predict(instances, {{"horizon", h}}));
   struct Step {
     size_t series;
     int step;

@@ -15,7 +15,6 @@
 #include "common/json_util.h"
 #include "export/export.h"
 #include "export/subprocess.h"
-#include "train/predictor.h"
 
 #ifndef TSML_EXPORT_TOOLS_DIR
 #define TSML_EXPORT_TOOLS_DIR "tools/export"
@@ -80,27 +79,22 @@ Json BaseMetadata(const ExportInput& in, const std::string& task, const Json& bu
 // forecast_export.cc). InvalidArgument for a model that has no portable form in `in.format`.
 
 // The tabular model: sample rows, metadata and the model files in `model_dir`.
-absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
-                            const train::PredictorRegistry& predictors,
-                            const std::string& model_dir, const common::CancellationToken* cancel,
-                            Prepared* out);
+absl::Status PrepareTabular(const ExportInput& in, const Json& bundle, const std::string& model_dir,
+                            const common::CancellationToken* cancel, Prepared* out);
 
 // A recommendation model (ALS): user ids in, the top-k unseen items and their scores out.
 absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
-                                   const train::PredictorRegistry& predictors,
                                    const std::string& model_dir,
                                    const common::CancellationToken* cancel, Prepared* out);
 
 // A sentiment model (TF-IDF + logistic regression): tsml's tokens in, class probabilities out.
-absl::Status PrepareText(const ExportInput& in, const Json& bundle,
-                         const train::PredictorRegistry& predictors, const std::string& model_dir,
+absl::Status PrepareText(const ExportInput& in, const Json& bundle, const std::string& model_dir,
                          const common::CancellationToken* cancel, Prepared* out);
 
 // A demand forecaster: XGBoost's one-step model over the encoded lag, rolling and calendar
 // features (checked on the service's own recursive forecasts), or Holt-Winters' per-series
 // state and forecast equation.
 absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
-                             const train::PredictorRegistry& predictors,
                              const std::string& model_dir, const common::CancellationToken* cancel,
                              Prepared* out);
 

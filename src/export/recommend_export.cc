@@ -14,7 +14,6 @@ using common::StrCat;
 
 // A recommendation model (ALS): user ids in, the top-k unseen items and their scores out.
 absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
-                                   const train::PredictorRegistry& predictors,
                                    const std::string& model_dir,
                                    const common::CancellationToken* cancel, Prepared* out) {
   ASSIGN_OR_RETURN(std::unique_ptr<train::recommend::RecommendPredictor> rec,
@@ -23,8 +22,6 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
     RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, "item_knn"));
     return absl::InvalidArgumentError("only ALS recommendation models can be exported");
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
-                   predictors.Load(in.model_type, in.bundle_path));
   const auto t_sample = Clock::now();
   int k = 10;
   if (const auto h = bundle.find("hyperparameters"); h != bundle.end() && h->is_object()) {
@@ -41,7 +38,7 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
     rows.push_back({{"userId", users[static_cast<size_t>(i) * users.size() / known]}});
   }
   rows.push_back({{"userId", "__tsml_unknown_user__"}});
-  ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, {{"k", k}}));
+  ASSIGN_OR_RETURN(Json predictions, rec->Predict(rows, {{"k", k}}));
   Json expected = Json::array(), items = Json::array();
   try {
     for (const Json& p : predictions) {

@@ -82,15 +82,14 @@ std::string Readme(const std::string& format, const std::string& model_type, Tas
 }  // namespace
 
 // The tabular model: sample rows, metadata and the model files in `model_dir`.
-absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
-                            const train::PredictorRegistry& predictors,
-                            const std::string& model_dir, const common::CancellationToken* cancel,
-                            Prepared* out) {
-  ASSIGN_OR_RETURN(std::unique_ptr<train::tabular::TabularModel> model,
+absl::Status PrepareTabular(const ExportInput& in, const Json& bundle, const std::string& model_dir,
+                            const common::CancellationToken* cancel, Prepared* out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<train::tabular::TabularModel> loaded,
                    train::tabular::TabularModel::FromBundle(bundle));
-  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
-                   predictors.Load(in.model_type, in.bundle_path));
-  ASSIGN_OR_RETURN(TabularIr ir, BuildTabularIr(*model));
+  // The service's own predictor over the same model: the scores the export must reproduce.
+  const train::tabular::TabularPredictor predictor(std::move(loaded));
+  const train::tabular::TabularModel& model = predictor.model();
+  ASSIGN_OR_RETURN(TabularIr ir, BuildTabularIr(model));
 
   // Sample rows and the scores the service gives them.
   const auto t_sample = Clock::now();
@@ -99,10 +98,10 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
   if (!training_data.is_object()) training_data = Json::object();
   std::string target;
   ASSIGN_OR_RETURN(Json rows,
-                   DrawTabularSample(in.data_db, in.model_type, training_data, model->transform(),
+                   DrawTabularSample(in.data_db, in.model_type, training_data, model.transform(),
                                      kSampleRows, &ir.hashed, &target));
   if (target.empty()) target = training_data.value("target", "target");
-  ASSIGN_OR_RETURN(Json predictions, predictor->Predict(rows, Json::object()));
+  ASSIGN_OR_RETURN(Json predictions, predictor.Predict(rows, Json::object()));
   Json expected = Json::array();
   try {
     for (const Json& p : predictions) expected.push_back(RowScores(p, ir.task, ir.classes));
@@ -119,7 +118,7 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
   if (ir.task != Task::kRegression) sample["classes"] = ir.classes;
   {
     Json columns = Json::array();
-    for (const auto& c : model->transform().columns()) {
+    for (const auto& c : model.transform().columns()) {
       columns.push_back({{"name", c.column},
                          {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
                                   : c.kind == data::FeatureKind::kCategorical ? "categorical"
@@ -131,22 +130,22 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
     Json encoded = Json::array();
     std::vector<float> x(ir.num_features());
     for (const Json& row : rows) {
-      model->transform().Transform(row, x.data());
+      model.transform().Transform(row, x.data());
       Json r = Json::array();
       for (float v : x) r.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
       encoded.push_back(std::move(r));
     }
     sample["encodedInputs"] = std::move(encoded);
-    sample["encodedFeatureNames"] = model->transform().feature_names();
+    sample["encodedFeatureNames"] = model.transform().feature_names();
   }
   const double sample_seconds = Since(t_sample);
 
   // metadata.json.
   Json features = Json::array();
   {
-    const auto& names = model->transform().feature_names();
+    const auto& names = model.transform().feature_names();
     size_t offset = 0;
-    for (const auto& c : model->transform().columns()) {
+    for (const auto& c : model.transform().columns()) {
       const size_t w = data::FeatureTransform::Width(c);
       features.push_back({{"name", c.column},
                           {"type", c.kind == data::FeatureKind::kNumeric       ? "numeric"
@@ -173,8 +172,8 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
   Json metadata = BaseMetadata(in, ir.task_name, bundle);
   metadata.update(Json{{"target", target},
                        {"features", features},
-                       {"encodedFeatureNames", model->transform().feature_names()},
-                       {"featureTransformation", model->transform().ToJson()},
+                       {"encodedFeatureNames", model.transform().feature_names()},
+                       {"featureTransformation", model.transform().ToJson()},
                        {"estimator", estimator}});
   AddJobMetadata(in, &metadata);
   if (ir.task != Task::kRegression) {
@@ -192,7 +191,7 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
                       {"task", ir.task_name},
                       {"tsmlVersion", TsmlVersion()},
                       {"classes", ir.classes},
-                      {"encodedFeatureNames", model->transform().feature_names()}};
+                      {"encodedFeatureNames", model.transform().feature_names()}};
   auto write_native = [&](Json* layout, Json* libraries) {
     if (in.format == "pmml") {
       (*libraries)["pmml"] = "4.4";
@@ -203,7 +202,7 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle,
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
     Json spec = IrToJson(ir);
-    if (const auto* booster = model->booster()) {
+    if (const auto* booster = model.booster()) {
       ASSIGN_OR_RETURN(std::string json, booster->SaveJson());
       const std::string booster_path = in.work_dir + "/booster.json";
       RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, json));

@@ -185,7 +185,6 @@ absl::Status PrepareFastText(const ExportInput& in, const Json& bundle,
                              const text::SentimentModel& model, const text::FastTextClassifier& ft,
                              const train::Predictor& predictor, const std::string& model_dir,
                              const common::CancellationToken* cancel, Prepared* out) {
-  RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, "fasttext"));
   text::FastTextArrays arrays;
   try {
     arrays = ft.Arrays();
@@ -276,21 +275,21 @@ absl::Status PrepareFastText(const ExportInput& in, const Json& bundle,
 
 }  // namespace
 
-absl::Status PrepareText(const ExportInput& in, const Json& bundle,
-                         const train::PredictorRegistry& predictors, const std::string& model_dir,
+absl::Status PrepareText(const ExportInput& in, const Json& bundle, const std::string& model_dir,
                          const common::CancellationToken* cancel, Prepared* out) {
-  ASSIGN_OR_RETURN(std::unique_ptr<text::SentimentModel> model,
+  ASSIGN_OR_RETURN(std::unique_ptr<text::SentimentModel> loaded,
                    text::SentimentModel::FromBundle(bundle));
-  const std::string algorithm(model->classifier().algorithm());
+  // The service's own predictor over the same model: the scores the export must reproduce.
+  const text::TextPredictor predictor(std::move(loaded));
+  const text::SentimentModel& model = predictor.model();
+  const std::string algorithm(model.classifier().algorithm());
   RETURN_IF_ERROR(CheckFormatSupported(in.model_type, in.format, algorithm));
-  ASSIGN_OR_RETURN(std::unique_ptr<train::Predictor> predictor,
-                   predictors.Load(in.model_type, in.bundle_path));
   RETURN_IF_ERROR(CopyTokenizer(in, model_dir));
-  if (const auto* linear = dynamic_cast<const text::TfidfLogReg*>(&model->classifier())) {
-    return PrepareTfidf(in, bundle, *model, *linear, *predictor, model_dir, cancel, out);
+  if (const auto* linear = dynamic_cast<const text::TfidfLogReg*>(&model.classifier())) {
+    return PrepareTfidf(in, bundle, model, *linear, predictor, model_dir, cancel, out);
   }
-  if (const auto* ft = dynamic_cast<const text::FastTextClassifier*>(&model->classifier())) {
-    return PrepareFastText(in, bundle, *model, *ft, *predictor, model_dir, cancel, out);
+  if (const auto* ft = dynamic_cast<const text::FastTextClassifier*>(&model.classifier())) {
+    return PrepareFastText(in, bundle, model, *ft, predictor, model_dir, cancel, out);
   }
   return absl::InvalidArgumentError(
       StrCat("sentiment models of algorithm '", algorithm, "' cannot be exported"));

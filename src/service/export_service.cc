@@ -209,9 +209,7 @@ absl::Status ExportService::RunExportTaskImpl(const store::TaskRecord& task,
   in.python = options_.python;
   std::error_code ec;
   std::filesystem::create_directories(in.work_dir, ec);
-  static const train::PredictorRegistry kNone;
-  auto result =
-      exporting::RunExport(in, options_.predictors ? *options_.predictors : kNone, &cancel);
+  auto result = exporting::RunExport(in, &cancel);
   std::filesystem::remove_all(in.work_dir, ec);
   if (!result.ok()) {
     std::filesystem::remove(in.output_zip, ec);

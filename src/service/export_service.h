@@ -14,19 +14,17 @@
 #include "common/object_id.h"
 #include "store/sql.h"
 #include "store/store.h"
-#include "train/predictor.h"
 
 namespace tsml::service {
 
 struct ExportServiceOptions {
   int max_attempts = 3;
   std::function<void()> on_queued;
-  std::string link_secret;             // HMAC key of download links
+  std::string link_secret;  // HMAC key of download links
   int64_t link_ttl_seconds = 86400;
   std::string artifact_dir;            // exports are written under <artifact_dir>/exports
   std::string python;                  // converters' interpreter
   store::Database* data_db = nullptr;  // sample rows for exports
-  const train::PredictorRegistry* predictors = nullptr;
 };
 
 class ExportService {

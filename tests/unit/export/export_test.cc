@@ -22,6 +22,7 @@
 #include "onnx/checker.h"
 #include "onnx/onnx-ml.pb.h"
 #include "store/sql.h"
+#include "support/recording_sink.h"
 #include "support/shared_data.h"
 #include "support/test_server.h"
 #include "support/train_spec.h"
@@ -41,11 +42,6 @@ namespace tsml::exporting {
 namespace {
 
 using common::StrCat;
-
-class NullSink final : public train::ProgressSink {
- public:
-  void Report(double, std::string_view, std::optional<common::Millis>) override {}
-};
 
 // The converters' interpreter: $TSML_PYTHON, else the source tree's .venv.
 std::string VenvPython() {
@@ -91,11 +87,20 @@ class ExportTest : public ::testing::Test {
     ASSERT_TRUE(data::SeedDemo(*db_, o).ok());
     models_ = new std::map<std::string, Trained>();
     timings_ = new std::map<std::string, std::map<std::string, double>>();
+    predictors_ = new train::PredictorRegistry();
+    train::TrainerRegistry trainers;
+    train::tabular::RegisterTabular(trainers, *predictors_);
+    train::recommend::RegisterRecommendation(trainers, *predictors_);
+    train::text::RegisterText(trainers, *predictors_);
+    train::forecast::RegisterForecast(trainers, *predictors_);
+    // Every model type on the demo data, in the variants the exports treat differently.
     struct Case {
       const char* key;
       const char* type;
       Json td, hp;
     };
+    const Json two_classes = {{"source", "reviews"},
+                              {"filters", {{"sentiment", {"positive", "negative"}}}}};
     const std::vector<Case> cases = {
         {"binary_xgboost",
          "churn_prediction",
@@ -126,60 +131,10 @@ class ExportTest : public ::testing::Test {
          "predictive_analytics",
          {{"source", "bookings"}, {"target", "amount"}},
          {{"algorithm", "linear"}}},
-    };
-    for (const Case& c : cases) {
-      train::TrainSpec spec;
-      spec.job_id = c.key;
-      spec.model_type = c.type;
-      spec.training_data = c.td;
-      common::ValidationErrors errors;
-      spec.hyperparameters =
-          train::ValidateHyperparameters(train::tabular::TabularHyperparams(), c.hp, errors);
-      ASSERT_TRUE(errors.empty()) << errors.ToStatus();
-      spec.cpu = 2;
-      spec.artifact_dir = StrCat(dir_->path(), "/art/", c.key);
-      NullSink sink;
-      common::CancellationToken token;
-      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
-      auto r = train::tabular::TabularTrainer().Train(spec, ctx);
-      ASSERT_TRUE(r.ok()) << c.key << ": " << r.status();
-      ASSERT_TRUE(r->model.has_value());
-      (*models_)[c.key] = {c.type, c.td, r->model->file_path};
-    }
-    {  // An ALS recommender on the demo interactions.
-      train::TrainSpec spec;
-      spec.job_id = "recommendation_als";
-      spec.model_type = "recommendation";
-      spec.training_data = {{"source", "user_events"}};
-      common::ValidationErrors errors;
-      spec.hyperparameters = train::ValidateHyperparameters(
-          train::recommend::RecommendHyperparams(), {{"algorithm", "als"}}, errors);
-      ASSERT_TRUE(errors.empty()) << errors.ToStatus();
-      spec.cpu = 2;
-      spec.artifact_dir = StrCat(dir_->path(), "/art/recommendation_als");
-      NullSink sink;
-      common::CancellationToken token;
-      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
-      auto r = train::recommend::RecommendTrainer().Train(spec, ctx);
-      ASSERT_TRUE(r.ok()) << "recommendation: " << r.status();
-      (*models_)["recommendation_als"] = {"recommendation", spec.training_data,
-                                          r->model->file_path};
-    }
-    predictors_ = new train::PredictorRegistry();
-    train::TrainerRegistry trainers;
-    train::tabular::RegisterTabular(trainers, *predictors_);
-    train::recommend::RegisterRecommendation(trainers, *predictors_);
-    train::text::RegisterText(trainers, *predictors_);
-    train::forecast::RegisterForecast(trainers, *predictors_);
-    // Sentiment models on the demo reviews and forecasters of the demo bookings.
-    struct Other {
-      const char* key;
-      const char* type;
-      Json td, hp;
-    };
-    const Json two_classes = {{"source", "reviews"},
-                              {"filters", {{"sentiment", {"positive", "negative"}}}}};
-    const std::vector<Other> others = {
+        {"recommendation_als",
+         "recommendation",
+         {{"source", "user_events"}},
+         {{"algorithm", "als"}}},
         {"text_binary", "nlp_sentiment", two_classes, {{"algorithm", "tfidf_logreg"}}},
         {"text_multiclass",
          "nlp_sentiment",
@@ -199,21 +154,16 @@ class ExportTest : public ::testing::Test {
          {{"source", "bookings"}},
          {{"algorithm", "holt_winters"}, {"groupBy", "channel"}}},
     };
-    for (const Other& c : others) {
-      const bool text = std::string(c.type) == "nlp_sentiment";
-      train::TrainSpec spec = test::MakeTrainSpec(
-          c.key, c.type, c.td,
-          text ? train::text::TextHyperparams() : train::forecast::ForecastHyperparams(), c.hp,
-          "train_test_split", dir_->path() + "/art");
-      NullSink sink;
-      common::CancellationToken token;
-      train::TrainContext ctx{&sink, &token, common::SystemClock::Default(), db_};
+    for (const Case& c : cases) {
+      const train::TrainSpec spec =
+          test::MakeTrainSpec(c.key, c.type, c.td, *trainers.Hyperparams(c.type), c.hp,
+                              "train_test_split", dir_->path() + "/art");
       std::unique_ptr<train::Trainer> trainer = trainers.Create(c.type);
       ASSERT_NE(trainer, nullptr) << c.type;
-      auto r = trainer->Train(spec, ctx);
-      ASSERT_TRUE(r.ok()) << c.key << ": " << r.status();
-      ASSERT_TRUE(r->model.has_value());
-      (*models_)[c.key] = {c.type, c.td, r->model->file_path};
+      const test::TrainRun run = test::RunTrainer(*trainer, spec, db_);
+      ASSERT_TRUE(run.result.ok()) << c.key << ": " << run.result.status();
+      ASSERT_TRUE(run.result->model.has_value());
+      (*models_)[c.key] = {c.type, c.td, run.result->model->file_path};
     }
   }
   static void TearDownTestSuite() {
@@ -265,7 +215,7 @@ class ExportTest : public ::testing::Test {
     if (HasFatalFailure()) return;
     ExportInput in = Input(key, format);
     const auto start = std::chrono::steady_clock::now();
-    auto r = RunExport(in, *predictors_, nullptr);
+    auto r = RunExport(in, nullptr);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_TRUE(r.ok()) << key << " → " << format << ": " << r.status();
@@ -425,7 +375,7 @@ TEST_F(ExportTest, SentimentSampleHoldsTheTokensTheServiceSaw) {
   RequireVenv();
   if (HasFatalFailure()) return;
   ExportInput in = Input("text_binary", "onnx");
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
   const auto files = ReadZip(in.output_zip);
   const Json sample = Json::parse(files.at("sample.json"));
@@ -445,7 +395,7 @@ TEST_F(ExportTest, ForecastSampleFollowsTheServiceRecursion) {
   RequireVenv();
   if (HasFatalFailure()) return;
   ExportInput in = Input("forecast_xgboost", "onnx");
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
   const Json sample = Json::parse(ReadZip(in.output_zip).at("sample.json"));
   // Rows cover the total and groups, and later steps (whose lags are earlier forecasts).
@@ -462,18 +412,18 @@ TEST_F(ExportTest, ForecastSampleFollowsTheServiceRecursion) {
 }
 
 TEST_F(ExportTest, ModelsWithoutAPortableFormIsRefusedWithTheWayOut) {
-  auto fasttext = RunExport(Input("text_fasttext", "sklearn"), *predictors_, nullptr);
+  auto fasttext = RunExport(Input("text_fasttext", "sklearn"), nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(fasttext.status())) << fasttext.status();
   EXPECT_NE(fasttext.status().message().find("tfidf_logreg"), std::string::npos)
       << fasttext.status();
-  auto tfidf = RunExport(Input("text_binary", "pytorch"), *predictors_, nullptr);
+  auto tfidf = RunExport(Input("text_binary", "pytorch"), nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(tfidf.status())) << tfidf.status();
   EXPECT_NE(tfidf.status().message().find("supported: onnx, sklearn"), std::string::npos)
       << tfidf.status();
-  auto hw = RunExport(Input("forecast_holt_winters", "sklearn"), *predictors_, nullptr);
+  auto hw = RunExport(Input("forecast_holt_winters", "sklearn"), nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(hw.status())) << hw.status();
   EXPECT_NE(hw.status().message().find("\"xgboost\""), std::string::npos) << hw.status();
-  auto pmml = RunExport(Input("text_binary", "pmml"), *predictors_, nullptr);
+  auto pmml = RunExport(Input("text_binary", "pmml"), nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(pmml.status())) << pmml.status();
   EXPECT_NE(pmml.status().message().find("supported: onnx, sklearn"), std::string::npos)
       << pmml.status();
@@ -535,7 +485,7 @@ TEST_F(ExportTest, PythonFastTextIdsMatchFastTextOnRealSentences) {
 TEST_F(ExportTest, RecommendationExportsToOnnxAndPytorch) {
   ExportAndCheck("recommendation_als", "onnx");
   ExportAndCheck("recommendation_als", "pytorch");
-  auto pmml = RunExport(Input("recommendation_als", "pmml"), *predictors_, nullptr);
+  auto pmml = RunExport(Input("recommendation_als", "pmml"), nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(pmml.status())) << pmml.status();
   EXPECT_NE(pmml.status().message().find("supported: onnx, pytorch"), std::string::npos)
       << pmml.status();
@@ -561,7 +511,7 @@ TEST_F(ExportTest, UnsupportedPairNamesTheFormatsThatWork) {
   EXPECT_TRUE(absl::IsInvalidArgument(unknown));
   EXPECT_NE(unknown.message().find("cannot be exported"), std::string::npos) << unknown;
   ExportInput in = Input("binary_xgboost", "coreml");
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
   EXPECT_FALSE(std::filesystem::exists(in.output_zip));
 }
@@ -572,7 +522,7 @@ TEST_F(ExportTest, WithoutTheDataSourceSyntheticRowsAreVerified) {
   ExportInput in = Input("binary_xgboost", "onnx");
   in.data_db = nullptr;
   in.job = nullptr;
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->parity["passed"].get<bool>());
   EXPECT_EQ(r->parity["rows"], kSampleRows);
@@ -581,7 +531,7 @@ TEST_F(ExportTest, WithoutTheDataSourceSyntheticRowsAreVerified) {
 TEST_F(ExportTest, MissingPythonEnvironmentIsAFailedPrecondition) {
   ExportInput in = Input("binary_xgboost", "onnx");
   in.python = "";
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
   EXPECT_NE(r.status().message().find("setup_python.sh"), std::string::npos);
 }
@@ -606,7 +556,7 @@ TEST_F(ExportTest, CorruptedOnnxFailsTheParityCheck) {
     std::ofstream o(path, std::ios::binary | std::ios::trunc);
     return m.SerializeToOstream(&o) ? absl::OkStatus() : absl::InternalError("cannot write");
   };
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("parity check failed"), std::string::npos) << r.status();
   EXPECT_FALSE(std::filesystem::exists(in.output_zip));
@@ -628,7 +578,7 @@ TEST_F(ExportTest, CorruptedSklearnConverterOutputFailsTheParityCheck) {
     if (!r.ok()) return r.status();
     return r->exit_code == 0 ? absl::OkStatus() : absl::InternalError(r->err);
   };
-  auto r = RunExport(in, *predictors_, nullptr);
+  auto r = RunExport(in, nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("parity check failed"), std::string::npos) << r.status();
 }
@@ -639,7 +589,7 @@ TEST_F(ExportTest, CancelledBeforeWritingStops) {
   ExportInput in = Input("binary_xgboost", "tensorflow");
   common::CancellationToken token;
   token.Cancel(common::CancelReason::kUser);
-  auto r = RunExport(in, *predictors_, &token);
+  auto r = RunExport(in, &token);
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
   EXPECT_FALSE(std::filesystem::exists(in.output_zip));
 }
