@@ -23,10 +23,12 @@ using train::tabular::Task;
 
 constexpr int kOnnxOpset = 15;
 constexpr int kOnnxMlOpset = 3;
+constexpr int kIrVersion = 8;
 constexpr char kMl[] = "ai.onnx.ml";
 
 // Producer, opsets (ai.onnx and ai.onnx.ml) and metadata shared by every exported model.
 void InitModel(onnx::ModelProto& model, const Json& metadata, const std::string& doc) {
+  model.set_ir_version(kIrVersion);
   model.set_producer_name("tsml");
   model.set_producer_version(metadata.value("tsmlVersion", ""));
   model.set_domain("ai.tsml");
@@ -363,7 +365,6 @@ void TreeAttributes(onnx::NodeProto* n, const TreeEnsemble& e, bool classifier) 
 absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const std::string& path,
                               Json* layout) {
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(
       model, metadata,
       StrCat("tsml ", metadata.value("modelType", ""), " (", ir.task_name, "): raw columns in, ",
@@ -502,7 +503,7 @@ absl::Status WriteTabularOnnx(const TabularIr& ir, const Json& metadata, const s
     *layout = {{"inputs", inputs},
                {"outputs", outputs},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8},
+               {"irVersion", kIrVersion},
                {"nodes", graph->node_size()}};
   }
   return absl::OkStatus();
@@ -519,7 +520,6 @@ absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metada
     return absl::InvalidArgumentError("recommender arrays do not match their ids");
   }
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(model, metadata, "tsml recommendation (ALS): user ids in, top-k unseen items out");
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name("tsml_recommendation");
@@ -615,7 +615,7 @@ absl::Status WriteRecommendOnnx(const RecommenderArrays& rec, const Json& metada
                 {{{"name", "item_ids"}, {"type", "string"}, {"shape", {"N", "k"}}},
                  {{"name", "scores"}, {"type", "float32"}, {"shape", {"N", "k"}}}}},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8}};
+               {"irVersion", kIrVersion}};
   }
   return absl::OkStatus();
 }
@@ -630,7 +630,6 @@ absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
     return absl::InvalidArgumentError("text model arrays do not match their vocabulary");
   }
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(model, metadata,
             "tsml nlp_sentiment (TF-IDF + logistic regression): tsml tokens in, label and "
             "probabilities out");
@@ -726,7 +725,7 @@ absl::Status WriteTextOnnx(const TextLinearArrays& text, const Json& metadata,
                {"vocabulary", f},
                {"ngramMax", by_length.size()},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8},
+               {"irVersion", kIrVersion},
                {"nodes", graph->node_size()}};
   }
   return absl::OkStatus();
@@ -747,7 +746,6 @@ absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
     }
   }
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(model, metadata,
             "tsml demand_forecast (XGBoost one-step forecaster): lag/rolling/calendar features "
             "in, the next period's value over the series' local level out");
@@ -771,7 +769,7 @@ absl::Status WriteForecastOnnx(const TreeEnsemble& trees,
                   {"features", feature_names}}}},
                {"outputs", {{{"name", "ratio"}, {"type", "float32"}, {"shape", {"N", 1}}}}},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8},
+               {"irVersion", kIrVersion},
                {"trees", trees.trees.size()}};
   }
   return absl::OkStatus();
@@ -795,7 +793,6 @@ absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metad
     width = std::max(width, hw.season[i]);
   }
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(model, metadata,
             "tsml demand_forecast (Holt-Winters): a series' name in, its forecast from the "
             "fitted state out");
@@ -895,7 +892,7 @@ absl::Status WriteHoltWintersOnnx(const HoltWintersArrays& hw, const Json& metad
         {"outputs", {{{"name", "forecast"}, {"type", "float64"}, {"shape", {"N", "horizon"}}}}},
         {"series", series},
         {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-        {"irVersion", 8}};
+        {"irVersion", kIrVersion}};
   }
   return absl::OkStatus();
 }
@@ -920,7 +917,6 @@ absl::Status WriteFastTextOnnx(const train::text::FastTextArrays& ft,
     column_of_class[c] = l;
   }
   onnx::ModelProto model;
-  model.set_ir_version(8);
   InitModel(model, metadata,
             "tsml nlp_sentiment (fastText): fastText input ids of tsml's tokens in, label and "
             "probabilities out");
@@ -1000,7 +996,7 @@ absl::Status WriteFastTextOnnx(const train::text::FastTextArrays& ft,
                {"rows", rows},
                {"dim", dim},
                {"opsets", {{"ai.onnx", kOnnxOpset}, {"ai.onnx.ml", kOnnxMlOpset}}},
-               {"irVersion", 8}};
+               {"irVersion", kIrVersion}};
   }
   return absl::OkStatus();
 }
