@@ -157,7 +157,9 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   }
   if (in.tamper) RETURN_IF_ERROR(in.tamper(model_dir));
   const Json& sample = prepared.sample;
-  const Json& expected = prepared.expected;
+  const Json& expected = sample["expectedScores"];
+  // Recommendations: the service's item ids per row (else null).
+  const Json expected_items = sample.value("expectedItems", Json());
   const Json& metadata = prepared.metadata;
   const size_t sample_rows = sample["rows"].size();
 
@@ -204,11 +206,11 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
   // Recommendations: the same items in the same order, but where the service's scores at
   // neighbouring ranks are within the tolerance (a tie up to float rounding).
   int64_t item_mismatches = 0;
-  if (!prepared.expected_items.is_null()) {
+  if (!expected_items.is_null()) {
     const Json got_items = answer->value("items", Json::array());
-    if (got_items.size() != prepared.expected_items.size()) comparable = false;
+    if (got_items.size() != expected_items.size()) comparable = false;
     for (size_t r = 0; comparable && r < got_items.size(); ++r) {
-      const Json& want_row = prepared.expected_items[r];
+      const Json& want_row = expected_items[r];
       const Json& scores_row = expected[r];
       if (got_items[r].size() != want_row.size()) {
         comparable = false;
@@ -237,7 +239,7 @@ absl::StatusOr<ExportResult> RunExport(const ExportInput& in,
                    {"rule", "|diff| <= tolerance * max(1, |expected|)"},
                    {"passed", passed}};
   if (answer->contains("checks")) result.parity["checks"] = (*answer)["checks"];
-  if (!prepared.expected_items.is_null()) result.parity["itemMismatches"] = item_mismatches;
+  if (!expected_items.is_null()) result.parity["itemMismatches"] = item_mismatches;
   if (!passed) {
     return fail(absl::InternalError(
         comparable

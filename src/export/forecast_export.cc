@@ -114,8 +114,7 @@ absl::Status PrepareHoltWinters(const ExportInput& in, const Json& bundle,
                       {"task", "forecast"},
                       {"tsmlVersion", TsmlVersion()},
                       {"algorithm", "holt_winters"}};
-  auto write_onnx = [&](Json* layout, Json* libraries) {
-    (*libraries)["onnx"] = kOnnxLibrary;
+  auto write_onnx = [&](Json* layout) {
     return WriteHoltWintersOnnx(hw, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
@@ -150,7 +149,6 @@ absl::Status PrepareHoltWinters(const ExportInput& in, const Json& bundle,
             "group).\n",
       "\nEach series' fitted state is in metadata.json `series`. sample.json holds series and "
       "the\nforecasts the tsml service made for them; the export was verified against them.\n");
-  out->expected = std::move(expected);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }
@@ -320,17 +318,18 @@ absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
                       {"task", "forecast"},
                       {"tsmlVersion", TsmlVersion()},
                       {"encodedFeatureNames", names}};
-  auto write_onnx = [&](Json* layout, Json* libraries) {
-    (*libraries)["onnx"] = kOnnxLibrary;
+  auto write_onnx = [&](Json* layout) {
     return WriteForecastOnnx(trees, names, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
-    const std::string booster_path = in.work_dir + "/booster.json";
-    RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, booster_json));
-    Json spec = {{"kind", "forecast"},     {"task", "regression"},
-                 {"estimator", "xgboost"}, {"trees", TreesToJson(trees)},
-                 {"numFeatures", cols},    {"numOutputs", 1},
-                 {"featureNames", names},  {"boosterPath", booster_path}};
+    Json spec = {{"kind", "forecast"},          {"task", "regression"}, {"estimator", "xgboost"},
+                 {"trees", TreesToJson(trees)}, {"numFeatures", cols},  {"numOutputs", 1},
+                 {"featureNames", names}};
+    if (in.format == "sklearn") {  // XGBRegressor loads the booster itself
+      const std::string booster_path = in.work_dir + "/booster.json";
+      RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, booster_json));
+      spec["boosterPath"] = booster_path;
+    }
     return spec;
   };
   RETURN_IF_ERROR(
@@ -355,7 +354,6 @@ absl::Status PrepareForecast(const ExportInput& in, const Json& bundle,
       "(`encodedInputs`,\n"
       "`scales`, `nonNegative`) and the values it forecast (`expectedScores`); the export was\n"
       "verified against them.\n");
-  out->expected = std::move(expected);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }

@@ -108,7 +108,7 @@ void AddJobMetadata(const ExportInput& in, Json* metadata) {
 
 absl::Status WriteModelFiles(const ExportInput& in, const Json& bundle,
                              const std::string& model_dir,
-                             const std::function<absl::Status(Json*, Json*)>& write_native,
+                             const std::function<absl::Status(Json*)>& write_native,
                              const std::function<absl::StatusOr<Json>()>& converter_spec,
                              const common::CancellationToken* cancel, Json* metadata,
                              Prepared* out) {
@@ -117,7 +117,8 @@ absl::Status WriteModelFiles(const ExportInput& in, const Json& bundle,
   Json layout = Json::object();
   Json libraries = bundle.value("libraryVersions", Json::object());
   if (in.format == "onnx" || in.format == "pmml") {
-    RETURN_IF_ERROR(write_native(&layout, &libraries));
+    libraries[in.format] = in.format == "onnx" ? kOnnxLibrary : "4.4";
+    RETURN_IF_ERROR(write_native(&layout));
   } else {
     ASSIGN_OR_RETURN(Json spec, converter_spec());
     RETURN_IF_ERROR(RunConverter(in, spec, model_dir, cancel, &layout, &libraries));

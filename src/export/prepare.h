@@ -29,10 +29,8 @@ inline constexpr char kOnnxLibrary[] = "1.12 (libonnx, ai.onnx opset 15, ai.onnx
 
 // What a model family hands to the common part of RunExport.
 struct Prepared {
-  Json sample;          // sample.json
-  Json expected;        // the service's scores (sample["expectedScores"])
-  Json expected_items;  // recommendation: the service's item ids per row (else null)
-  Json metadata;        // metadata.json
+  Json sample;    // sample.json
+  Json metadata;  // metadata.json
   std::string readme;
   double sample_seconds = 0, write_seconds = 0;
 };
@@ -60,13 +58,13 @@ absl::Status RunConverter(const ExportInput& in, const Json& spec, const std::st
 // The job's parameters and metrics for metadata.json.
 void AddJobMetadata(const ExportInput& in, Json* metadata);
 
-// Writes the model files into `model_dir`: `write_native(&layout, &libraries)` for the formats
+// Writes the model files into `model_dir`: `write_native(&layout)` for the formats
 // written in C++ (onnx, pmml), otherwise the format's Python converter on `converter_spec()`.
 // Records metadata's `layout` and `libraryVersions` (the bundle's, plus the export's) and the
 // time taken in out->write_seconds. Cancelled first when `cancel` fired.
 absl::Status WriteModelFiles(const ExportInput& in, const Json& bundle,
                              const std::string& model_dir,
-                             const std::function<absl::Status(Json*, Json*)>& write_native,
+                             const std::function<absl::Status(Json*)>& write_native,
                              const std::function<absl::StatusOr<Json>()>& converter_spec,
                              const common::CancellationToken* cancel, Json* metadata,
                              Prepared* out);

@@ -87,8 +87,7 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
   arrays.seen_index = seen.index;
   const Json props = {
       {"modelType", in.model_type}, {"tsmlVersion", TsmlVersion()}, {"algorithm", "als"}};
-  auto write_onnx = [&](Json* layout, Json* libraries) {
-    (*libraries)["onnx"] = kOnnxLibrary;
+  auto write_onnx = [&](Json* layout) {
     return WriteRecommendOnnx(arrays, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
@@ -112,8 +111,6 @@ absl::Status PrepareRecommendation(const ExportInput& in, const Json& bundle,
       "\nItems the user interacted with in training are excluded; an unknown user gets the most\n"
       "popular items (score: share of users). sample.json holds user ids and the items and\n"
       "scores the tsml service returned for them; the export was verified against them.\n");
-  out->expected = std::move(expected);
-  out->expected_items = std::move(items);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }

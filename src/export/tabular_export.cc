@@ -192,17 +192,15 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle, const std
                       {"tsmlVersion", TsmlVersion()},
                       {"classes", ir.classes},
                       {"encodedFeatureNames", model.transform().feature_names()}};
-  auto write_native = [&](Json* layout, Json* libraries) {
+  auto write_native = [&](Json* layout) {
     if (in.format == "pmml") {
-      (*libraries)["pmml"] = "4.4";
       return WriteTabularPmml(ir, target, props, model_dir + "/model.pmml", layout);
     }
-    (*libraries)["onnx"] = kOnnxLibrary;
     return WriteTabularOnnx(ir, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
     Json spec = IrToJson(ir);
-    if (const auto* booster = model.booster()) {
+    if (const auto* booster = model.booster(); booster != nullptr && in.format == "sklearn") {
       ASSIGN_OR_RETURN(std::string json, booster->SaveJson());
       const std::string booster_path = in.work_dir + "/booster.json";
       RETURN_IF_ERROR(common::WriteFileAtomic(booster_path, json));
@@ -215,7 +213,6 @@ absl::Status PrepareTabular(const ExportInput& in, const Json& bundle, const std
   out->sample_seconds = sample_seconds;
   out->readme = Readme(in.format, in.model_type, ir.task);
   out->sample = std::move(sample);
-  out->expected = std::move(expected);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }

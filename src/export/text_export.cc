@@ -146,8 +146,7 @@ absl::Status PrepareTfidf(const ExportInput& in, const Json& bundle,
                       {"tsmlVersion", TsmlVersion()},
                       {"classes", labels},
                       {"tokenizerVersion", text::kTokenizerVersion}};
-  auto write_onnx = [&](Json* layout, Json* libraries) {
-    (*libraries)["onnx"] = kOnnxLibrary;
+  auto write_onnx = [&](Json* layout) {
     return WriteTextOnnx(arrays, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
@@ -176,7 +175,6 @@ absl::Status PrepareTfidf(const ExportInput& in, const Json& bundle,
       "\nsample.json holds texts, their tokens and the probabilities the tsml service computed\n"
       "(`expectedScores`: the probability of classes[1] for two classes); the export was\n"
       "verified against them.\n");
-  out->expected = std::move(sample.expected);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }
@@ -230,8 +228,7 @@ absl::Status PrepareFastText(const ExportInput& in, const Json& bundle,
       {"modelType", in.model_type},   {"task", task},
       {"tsmlVersion", TsmlVersion()}, {"classes", labels},
       {"algorithm", "fasttext"},      {"tokenizerVersion", text::kTokenizerVersion}};
-  auto write_onnx = [&](Json* layout, Json* libraries) {
-    (*libraries)["onnx"] = kOnnxLibrary;
+  auto write_onnx = [&](Json* layout) {
     return WriteFastTextOnnx(arrays, labels, props, model_dir + "/model.onnx", layout);
   };
   auto converter_spec = [&]() -> absl::StatusOr<Json> {
@@ -268,7 +265,6 @@ absl::Status PrepareFastText(const ExportInput& in, const Json& bundle,
       "\nsample.json holds texts, their tokens, ids and the probabilities the tsml service "
       "computed\n(`expectedScores`: the probability of classes[1] for two classes); the export "
       "was\nverified against them.\n");
-  out->expected = std::move(sample.expected);
   out->metadata = std::move(metadata);
   return absl::OkStatus();
 }
