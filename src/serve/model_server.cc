@@ -4,12 +4,12 @@
 #include <cmath>
 
 #include "common/file_util.h"
-#include "train/bundle.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "monitor/http_metrics.h"
+#include "train/bundle.h"
 
 namespace tsml::serve {
 namespace {
@@ -56,16 +56,6 @@ Json AlertThresholds::ToJson() const {
           {"accuracyDrop", accuracy_drop},
           {"minRequests", min_requests},
           {"driftPsi", drift_psi}};
-}
-
-void PredictionLog::Add(std::string id, Entry e) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (entries_.size() >= capacity_ && !order_.empty()) {
-    entries_.erase(order_.front());
-    order_.pop_front();
-  }
-  order_.push_back(id);
-  entries_.emplace(std::move(id), std::move(e));
 }
 
 void PredictionLog::AddBatch(std::vector<std::pair<std::string, Entry>>& batch) {
@@ -146,6 +136,16 @@ absl::StatusOr<std::shared_ptr<const train::Predictor>> ModelServer::LoadReplica
 
 absl::Status ModelServer::Load(const store::DeploymentRecord& record) {
   std::lock_guard<std::mutex> guard(load_mu_);
+  return LoadLocked(record);
+}
+
+absl::Status ModelServer::LoadIfAbsent(const store::DeploymentRecord& record) {
+  std::lock_guard<std::mutex> guard(load_mu_);
+  if (Find(record.id)) return absl::OkStatus();
+  return LoadLocked(record);
+}
+
+absl::Status ModelServer::LoadLocked(const store::DeploymentRecord& record) {
   ASSIGN_OR_RETURN(store::JobRecord job, store_->GetJob(record.training_job_id));
   if (!job.model_artifact_id) {
     return absl::FailedPreconditionError("the training job has no model artifact");
@@ -205,18 +205,12 @@ void ModelServer::Unload(const std::string& deployment_id) {
     gone = it->second;
     live_.erase(it);
   }
-  // Keep its statistics: flush what it served.
+  // Keep its statistics: flush what it served since the last flush, current minute included.
   const int64_t now_minute = clock_->NowMillis() / 60000;
-  for (const auto& m : gone->stats.Minutes(now_minute - DeploymentStats::kSlots, now_minute)) {
-    if (m.requests == 0 && m.fb_total == 0) continue;
-    store::PerformanceRecord r;
-    r.deployment_id = deployment_id;
-    r.timestamp = m.minute * 60000;
-    r.metrics = m.ToJson();
-    r.sample_size = static_cast<int64_t>(m.requests);
-    r.created_at = clock_->NowMillis();
-    (void)store_->UpsertPerformance(r);
-  }
+  FlushDeployment(deployment_id, *gone, now_minute, now_minute, /*usage=*/nullptr,
+                  /*check_alerts=*/false);
+  std::unique_lock lock(mu_);
+  flushed_through_.erase(deployment_id);
 }
 
 std::shared_ptr<LiveDeployment> ModelServer::Find(const std::string& deployment_id) const {
@@ -234,7 +228,7 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
       return absl::FailedPreconditionError(
           StrCat("deployment is ", rec.status, "; only active deployments serve predictions"));
     }
-    RETURN_IF_ERROR(Load(rec));
+    RETURN_IF_ERROR(LoadIfAbsent(rec));
     d = Find(deployment_id);
     if (!d) return absl::UnavailableError("deployment is being unloaded");
   }
@@ -306,10 +300,10 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
     logged.emplace_back(std::move(id), std::move(e));
   }
   d->log.AddBatch(logged);
-  return Json{{"predictions", *std::move(predictions)},
-              {"deploymentId", deployment_id},
-              {"modelVersion", d->record.version.empty() ? d->record.training_job_id
-                                                         : d->record.version}};
+  return Json{
+      {"predictions", *std::move(predictions)},
+      {"deploymentId", deployment_id},
+      {"modelVersion", d->record.version.empty() ? d->record.training_job_id : d->record.version}};
 }
 
 absl::StatusOr<Json> ModelServer::Feedback(const std::string& deployment_id, const Json& items) {
@@ -420,7 +414,7 @@ void ModelServer::SyncOnce() {
   }
   for (const auto& [id, rec] : want) {
     if (Find(id)) continue;
-    if (auto s = Load(rec); !s.ok()) {
+    if (auto s = LoadIfAbsent(rec); !s.ok()) {
       common::LogWarn("cannot load active deployment",
                       {{"deploymentId", id}, {"error", std::string(s.message())}});
     } else {
@@ -439,33 +433,40 @@ void ModelServer::FlushOnce(bool include_current_minute) {
     for (const auto& [id, d] : live_) all.emplace_back(id, d);
   }
   for (auto& [id, d] : all) {
-    int64_t from = now_minute - DeploymentStats::kSlots;
-    {
-      std::shared_lock lock(mu_);
-      auto it = flushed_through_.find(id);
-      if (it != flushed_through_.end()) from = std::max(from, it->second + 1);
-    }
-    // The current minute may be flushed (stop) and later re-flushed: upserts are idempotent.
-    for (MinuteCounts m : d->stats.Minutes(from, through)) {
-      if (m.requests == 0 && m.fb_total == 0) continue;
-      m.cpu_percent = usage.cpu_percent;
-      m.memory_percent = usage.memory_percent;
-      store::PerformanceRecord r;
-      r.deployment_id = id;
-      r.timestamp = m.minute * 60000;
-      r.metrics = m.ToJson();
-      r.sample_size = static_cast<int64_t>(m.requests);
-      r.created_at = clock_->NowMillis();
-      if (auto s = store_->UpsertPerformance(r); !s.ok()) {
-        common::LogWarn("metrics flush failed", {{"deploymentId", id}, {"error", s.ToString()}});
-        break;
-      }
-      if (m.minute < now_minute || include_current_minute) CheckAlerts(*d, m);
-    }
+    FlushDeployment(id, *d, now_minute, through, &usage, /*check_alerts=*/true);
     if (!include_current_minute) {
       std::unique_lock lock(mu_);
       flushed_through_[id] = through;
     }
+  }
+}
+
+void ModelServer::FlushDeployment(const std::string& id, LiveDeployment& d, int64_t now_minute,
+                                  int64_t through, const ProcessUsage* usage, bool check_alerts) {
+  int64_t from = now_minute - DeploymentStats::kSlots;
+  {
+    std::shared_lock lock(mu_);
+    auto it = flushed_through_.find(id);
+    if (it != flushed_through_.end()) from = std::max(from, it->second + 1);
+  }
+  // The current minute may be flushed (stop) and later re-flushed: upserts are idempotent.
+  for (MinuteCounts m : d.stats.Minutes(from, through)) {
+    if (m.requests == 0 && m.fb_total == 0) continue;
+    if (usage != nullptr) {
+      m.cpu_percent = usage->cpu_percent;
+      m.memory_percent = usage->memory_percent;
+    }
+    store::PerformanceRecord r;
+    r.deployment_id = id;
+    r.timestamp = m.minute * 60000;
+    r.metrics = m.ToJson();
+    r.sample_size = static_cast<int64_t>(m.requests);
+    r.created_at = clock_->NowMillis();
+    if (auto s = store_->UpsertPerformance(r); !s.ok()) {
+      common::LogWarn("metrics flush failed", {{"deploymentId", id}, {"error", s.ToString()}});
+      break;
+    }
+    if (check_alerts) CheckAlerts(d, m);
   }
 }
 
@@ -569,31 +570,33 @@ std::string ModelServer::PrometheusText() const {
                       monitor::PromLabel(d->record.deployment_name), "\"} ",
                       d->stats.total_requests(), "\n");
   }
-  out += "# HELP tsml_prediction_errors_total Failed prediction requests per deployment.\n"
-         "# TYPE tsml_prediction_errors_total counter\n";
+  out +=
+      "# HELP tsml_prediction_errors_total Failed prediction requests per deployment.\n"
+      "# TYPE tsml_prediction_errors_total counter\n";
   for (const auto& [id, d] : all) {
     common::StrAppend(&out, "tsml_prediction_errors_total{deployment=\"", id, "\"} ",
                       d->stats.total_errors(), "\n");
   }
-  out += "# HELP tsml_prediction_latency_seconds Prediction latency over the last 5 minutes.\n"
-         "# TYPE tsml_prediction_latency_seconds summary\n";
+  out +=
+      "# HELP tsml_prediction_latency_seconds Prediction latency over the last 5 minutes.\n"
+      "# TYPE tsml_prediction_latency_seconds summary\n";
   for (const auto& [id, d] : all) {
     const MinuteCounts r = d->stats.Recent(5);
     for (double q : {0.5, 0.95, 0.99}) {
-      common::StrAppend(&out, "tsml_prediction_latency_seconds{deployment=\"", id,
-                        "\",quantile=\"", q, "\"} ", r.LatencyPercentileMs(q * 100) / 1000.0,
-                        "\n");
+      common::StrAppend(&out, "tsml_prediction_latency_seconds{deployment=\"", id, "\",quantile=\"",
+                        q, "\"} ", r.LatencyPercentileMs(q * 100) / 1000.0, "\n");
     }
     common::StrAppend(&out, "tsml_prediction_latency_seconds_sum{deployment=\"", id, "\"} ",
                       r.latency_sum_us / 1e6, "\n");
     common::StrAppend(&out, "tsml_prediction_latency_seconds_count{deployment=\"", id, "\"} ",
                       r.requests, "\n");
   }
-  out += "# HELP tsml_deployment_instances Predictor replicas per deployment.\n"
-         "# TYPE tsml_deployment_instances gauge\n";
+  out +=
+      "# HELP tsml_deployment_instances Predictor replicas per deployment.\n"
+      "# TYPE tsml_deployment_instances gauge\n";
   for (const auto& [id, d] : all) {
-    common::StrAppend(&out, "tsml_deployment_instances{deployment=\"", id, "\"} ",
-                      d->instances(), "\n");
+    common::StrAppend(&out, "tsml_deployment_instances{deployment=\"", id, "\"} ", d->instances(),
+                      "\n");
   }
   return out;
 }

@@ -53,7 +53,6 @@ class PredictionLog {
     std::string positive_label;
   };
   explicit PredictionLog(size_t capacity) : capacity_(capacity) {}
-  void Add(std::string id, Entry e);
   // Adds many under one lock (a batch request).
   void AddBatch(std::vector<std::pair<std::string, Entry>>& entries);
   bool Take(const std::string& id, Entry* out);
@@ -74,14 +73,13 @@ struct LiveDeployment {
   AlertThresholds thresholds;
   common::Millis loaded_at = 0;
   DeploymentStats stats;
-  PredictionLog log{200000};
+  PredictionLog log{200000};  // the latest predictions, for feedback
 
   mutable std::shared_mutex replicas_mu;
   std::vector<std::shared_ptr<const train::Predictor>> replicas;
   std::atomic<uint64_t> next{0};
 
   std::unique_ptr<monitor::DriftTracker> drift;  // null when the model has no reference
-  double drift_psi_threshold = 0.2;
 
   std::mutex alerts_mu;
   std::map<std::string, common::Millis> last_alert;  // kind → when last raised
@@ -94,7 +92,6 @@ struct ModelServerOptions {
   int sync_ms = 1000;
   int flush_ms = 60000;
   int autoscale_ms = 5000;
-  size_t prediction_log_capacity = 200000;
 };
 
 class ModelServer {
@@ -139,6 +136,14 @@ class ModelServer {
   void AutoscaleOnce();
 
  private:
+  // Stores `d`'s minutes after its last flush through `through`, with `usage` (when given) as
+  // their CPU and memory figures, checking alerts on each when `check_alerts`.
+  void FlushDeployment(const std::string& id, LiveDeployment& d, int64_t now_minute,
+                       int64_t through, const ProcessUsage* usage, bool check_alerts);
+  // Load() for a deployment not served yet: concurrent first requests and the sync thread load
+  // it once. Both take load_mu_; LoadLocked expects it held.
+  absl::Status LoadIfAbsent(const store::DeploymentRecord& record);
+  absl::Status LoadLocked(const store::DeploymentRecord& record);
   absl::StatusOr<std::shared_ptr<const train::Predictor>> LoadReplica(const std::string& model_type,
                                                                       const std::string& path);
   void CheckAlerts(LiveDeployment& d, const MinuteCounts& minute);
@@ -153,7 +158,7 @@ class ModelServer {
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<LiveDeployment>> live_;
   std::map<std::string, int64_t> flushed_through_;  // deployment → last flushed minute
-  std::mutex load_mu_;  // serializes loads
+  std::mutex load_mu_;                              // serializes loads
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
