@@ -30,16 +30,6 @@ absl::Status FsyncPath(const std::string& path, int flags) {
   return rc == 0 ? absl::OkStatus() : ErrnoError("fsync", path);
 }
 
-std::string ToHex(const unsigned char* data, unsigned len) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(len * 2, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status CommitFile(const std::string& tmp_path, const std::string& final_path) {
@@ -94,17 +84,40 @@ std::string Sha256Hex(std::string_view data) {
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(common::StrCat("cannot read ", path));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  Sha256Hasher hasher;
   char buf[1 << 16];
   while (in) {
     in.read(buf, sizeof(buf));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0) hasher.Update(buf, static_cast<size_t>(in.gcount()));
   }
+  return hasher.HexDigest();
+}
+
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Hasher::Update(const void* data, size_t bytes) {
+  if (bytes > 0) EVP_DigestUpdate(ctx_, data, bytes);
+}
+
+std::string Sha256Hasher::HexDigest() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  EVP_DigestFinal_ex(ctx_, md, &len);
   return ToHex(md, len);
+}
+
+std::string ToHex(const unsigned char* data, size_t len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(len * 2, '0');
+  for (size_t i = 0; i < len; ++i) {
+    out[2 * i] = kHex[data[i] >> 4];
+    out[2 * i + 1] = kHex[data[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace tsml::common

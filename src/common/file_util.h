@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace tsml::common {
 
 // Writes `contents` to `path` through a temporary file in the same folder that is fsynced
@@ -21,6 +23,23 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Lowercase hex SHA-256 of a file's contents (streamed).
 absl::StatusOr<std::string> Sha256File(const std::string& path);
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 over pieces fed one after the other; HexDigest() ends it (lowercase hex).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(const void* data, size_t bytes);
+  std::string HexDigest();
+
+ private:
+  ::evp_md_ctx_st* ctx_;  // OpenSSL EVP_MD_CTX
+};
+
+// Lowercase hex of `len` bytes.
+std::string ToHex(const unsigned char* data, size_t len);
 
 }  // namespace tsml::common
 

@@ -27,16 +27,6 @@ const std::vector<std::string>& Formats() {
   return k;
 }
 
-std::string Hex(const unsigned char* d, unsigned n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out.push_back(kHex[d[i] >> 4]);
-    out.push_back(kHex[d[i] & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 ExportService::ExportService(ExportServiceOptions options, store::Store* store,
@@ -49,7 +39,7 @@ std::string ExportService::Sign(const std::string& export_id, int64_t expires_s)
   unsigned len = 0;
   HMAC(EVP_sha256(), options_.link_secret.data(), static_cast<int>(options_.link_secret.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
-  return Hex(md, len);
+  return common::ToHex(md, len);
 }
 
 std::string ExportService::SignedUrl(const std::string& export_id,

@@ -23,8 +23,8 @@ absl::StatusOr<Json> ReadBundle(const std::string& path) {
     return absl::InvalidArgumentError("the model artifact is not a valid bundle");
   }
   if (parsed->value("formatVersion", 0) != kBundleFormatVersion) {
-    return absl::InvalidArgumentError(common::StrCat(
-        "unsupported model artifact format version ", parsed->value("formatVersion", 0)));
+    return absl::InvalidArgumentError(common::StrCat("unsupported model artifact format version ",
+                                                     parsed->value("formatVersion", 0)));
   }
   return parsed;
 }
@@ -60,20 +60,10 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text) {
 }
 
 std::string Fingerprint(const void* data, size_t bytes, const void* labels, size_t label_bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  if (bytes) EVP_DigestUpdate(ctx.get(), data, bytes);
-  if (label_bytes) EVP_DigestUpdate(ctx.get(), labels, label_bytes);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  common::Sha256Hasher hasher;
+  hasher.Update(data, bytes);
+  hasher.Update(labels, label_bytes);
+  return hasher.HexDigest();
 }
 
 }  // namespace tsml::train
