@@ -52,6 +52,17 @@ struct TrainContext {
   store::Database* data_db = nullptr;  // TSML_DATA_URL: the six sources
 };
 
+// What every trainer returns once its job was cancelled.
+inline absl::Status TrainingCancelled() { return absl::CancelledError("training was cancelled"); }
+// Whether the job was cancelled (a context without a token never is).
+inline bool IsCancelled(const TrainContext& ctx) {
+  return ctx.cancel != nullptr && ctx.cancel->cancelled();
+}
+// TrainingCancelled() once the job was cancelled, else OK.
+inline absl::Status CheckCancel(const TrainContext& ctx) {
+  return IsCancelled(ctx) ? TrainingCancelled() : absl::OkStatus();
+}
+
 // A trained model as written by a trainer (the worker records it as a Model Artifact).
 struct TrainedModel {
   std::string framework;  // e.g. "xgboost"

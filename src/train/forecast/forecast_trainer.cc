@@ -32,11 +32,6 @@ constexpr char kHoltWinters[] = "holt_winters";
 constexpr char kXgboost[] = "xgboost";
 constexpr char kHwVersion[] = "tsml-holt-winters-1";
 
-absl::Status Cancelled() { return absl::CancelledError("training was cancelled"); }
-
-bool IsCancelled(const TrainContext& ctx) {
-  return ctx.cancel != nullptr && ctx.cancel->cancelled();
-}
 
 int DefaultHorizon(Frequency f) {
   switch (f) {
@@ -208,7 +203,7 @@ absl::StatusOr<Forecasts> HwForecasts(const Panel& panel, int cut, int h, const 
   Forecasts out(panel.series.size());
   if (models != nullptr) models->assign(panel.series.size(), std::nullopt);
   for (size_t i = 0; i < panel.series.size(); ++i) {
-    if (IsCancelled(ctx)) return Cancelled();
+    if (IsCancelled(ctx)) return TrainingCancelled();
     std::span<const double> train = TrainPart(panel.series[i], cut);
     if (train.empty()) continue;
     ASSIGN_OR_RETURN(HoltWintersModel m, FitHoltWinters(train, panel.season));
@@ -252,7 +247,7 @@ absl::StatusOr<Rows> BuildRows(const Panel& panel, const LagConfig& config, doub
   rows.y.reserve(count);
   std::vector<float> feat(rows.cols);
   for (size_t i = 0; i < panel.series.size(); ++i) {
-    if (IsCancelled(ctx)) return Cancelled();
+    if (IsCancelled(ctx)) return TrainingCancelled();
     const Series& s = panel.series[i];
     std::span<const double> v(s.values);
     for (size_t t = start; t < v.size(); ++t) {
@@ -1124,7 +1119,7 @@ absl::StatusOr<TrainResult> Run::Save() {
         {"season", panel_.season},
         {"lagConfig", config_.ToJson()}}},
       {"model", model}};
-  if (IsCancelled(ctx_)) return Cancelled();
+  if (IsCancelled(ctx_)) return TrainingCancelled();
   const std::string path = spec_.artifact_dir + "/model.json";
   RETURN_IF_ERROR(WriteBundle(path, bundle));
 
@@ -1152,10 +1147,10 @@ absl::StatusOr<TrainResult> Run::Go() {
   }
   progress_.Report(0, "loading_data");
   RETURN_IF_ERROR(LoadData());
-  if (IsCancelled(ctx_)) return Cancelled();
+  if (IsCancelled(ctx_)) return TrainingCancelled();
   progress_.Report(10, "preparing_features");
   RETURN_IF_ERROR(Plan());
-  if (IsCancelled(ctx_)) return Cancelled();
+  if (IsCancelled(ctx_)) return TrainingCancelled();
   progress_.Report(15, "preparing_features");
   const bool tuning = p_.trials > 0;
   if (tuning) {
@@ -1166,7 +1161,7 @@ absl::StatusOr<TrainResult> Run::Go() {
   RETURN_IF_ERROR(Select(sel_lo, 50));
   RETURN_IF_ERROR(Evaluate(50, 78));
   RETURN_IF_ERROR(FitFinal(78, 88));
-  if (IsCancelled(ctx_)) return Cancelled();
+  if (IsCancelled(ctx_)) return TrainingCancelled();
   progress_.Report(88, "evaluating");
   return Save();
 }

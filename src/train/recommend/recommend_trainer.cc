@@ -139,12 +139,6 @@ class Progress {
   double last_ = 0;
 };
 
-absl::Status CheckCancel(const TrainContext& ctx) {
-  if (ctx.cancel != nullptr && ctx.cancel->cancelled()) {
-    return absl::CancelledError("training was cancelled");
-  }
-  return absl::OkStatus();
-}
 
 // ---- Data ---------------------------------------------------------------------------------
 

@@ -100,10 +100,6 @@ class Progress {
   double last_ = 0;
 };
 
-absl::Status CheckCancel(const TrainContext& ctx) {
-  if (ctx.cancel && ctx.cancel->cancelled()) return absl::CancelledError("training was cancelled");
-  return absl::OkStatus();
-}
 
 // Rows of `frame` as a contiguous matrix in the order of `idx`.
 std::vector<float> Gather(const data::FeatureFrame& f, const Idx& idx) {

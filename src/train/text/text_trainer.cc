@@ -46,13 +46,6 @@ std::string LiblinearVersion() {
                 liblinear_version % 100);
 }
 
-bool IsCancelled(const TrainContext& ctx) {
-  return ctx.cancel != nullptr && ctx.cancel->cancelled();
-}
-
-absl::Status CheckCancel(const TrainContext& ctx) {
-  return IsCancelled(ctx) ? absl::CancelledError("training was cancelled") : absl::OkStatus();
-}
 
 // ---- progress -----------------------------------------------------------------------------------
 
