@@ -9,10 +9,9 @@
 
 namespace tsml::train {
 
-absl::Status WriteBundle(const std::string& path, const Json& bundle) {
-  Json out = bundle;
-  out["formatVersion"] = kBundleFormatVersion;
-  return common::WriteFileAtomic(path, common::DumpJson(out));
+absl::Status WriteBundle(const std::string& path, Json& bundle) {
+  bundle["formatVersion"] = kBundleFormatVersion;  // in place: a bundle can be hundreds of MB
+  return common::WriteFileAtomic(path, common::DumpJson(bundle));
 }
 
 absl::StatusOr<Json> ReadBundle(const std::string& path) {

@@ -27,7 +27,8 @@ namespace tsml::train {
 
 inline constexpr int kBundleFormatVersion = 1;
 
-absl::Status WriteBundle(const std::string& path, const Json& bundle);
+// Writes `bundle` (atomically) after adding "formatVersion" to it.
+absl::Status WriteBundle(const std::string& path, Json& bundle);
 // InvalidArgument when the file is not a bundle of a known format version.
 absl::StatusOr<Json> ReadBundle(const std::string& path);
 
