@@ -31,6 +31,14 @@ uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ULL) {
   }
   return h;
 }
+}  // namespace
+
+int HashBucket(std::string_view value, int buckets) {
+  return static_cast<int>(Fnv1a(value) % static_cast<uint64_t>(buckets));
+}
+
+namespace {
+
 uint64_t MixDouble(uint64_t h, double v) {
   uint64_t bits;
   if (std::isnan(v)) v = kNaN;  // one NaN pattern
@@ -226,7 +234,7 @@ void FeatureTransform::EncodeCategorical(const ColumnTransform& c, const std::st
     out[pos] = 1.0f;
     return;
   }
-  if (c.hash_buckets > 0) out[pos + Fnv1a(*value) % c.hash_buckets] = 1.0f;
+  if (c.hash_buckets > 0) out[pos + HashBucket(*value, c.hash_buckets)] = 1.0f;
 }
 
 void FeatureTransform::Transform(const Json& row, float* out) const {

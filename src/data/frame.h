@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -43,6 +44,9 @@ struct ColumnTransform {
   int hash_buckets = 0;             // categorical: values outside `levels` hashed instead
   bool missing_level = false;       // categorical: a col=__missing__ feature
 };
+
+// The bucket (0 .. buckets-1) a category value of a hash-bucketed column falls into (FNV-1a).
+int HashBucket(std::string_view value, int buckets);
 
 // The fitted transformation, saved with a model. Immutable after construction; thread-safe.
 class FeatureTransform {

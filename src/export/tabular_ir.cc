@@ -35,15 +35,6 @@ int Tree::Depth() const {
   return nodes.empty() ? 0 : depth(0);
 }
 
-int HashBucket(const std::string& value, int buckets) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a, as data::FeatureTransform hashes
-  for (unsigned char c : value) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return static_cast<int>(h % static_cast<uint64_t>(buckets));
-}
-
 absl::StatusOr<TreeEnsemble> ParseXgboostJson(const Json& model) {
   TreeEnsemble e;
   try {

@@ -70,7 +70,7 @@ absl::StatusOr<TreeEnsemble> ParseXgboostJson(const Json& model);
 absl::StatusOr<TabularIr> BuildTabularIr(const train::tabular::TabularModel& model);
 
 // The bucket EncodeCategorical uses for `value` in a column with `buckets` hash buckets.
-int HashBucket(const std::string& value, int buckets);
+using data::HashBucket;
 
 // {"objective", "baseMargin", "maxDepth", "trees": [{target, left, right, feature, threshold,
 // defaultLeft, value, leaf}]}: the trees as the Python converters read them.
