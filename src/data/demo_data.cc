@@ -204,16 +204,8 @@ struct User {
 
 // Daily booking demand: trend, weekly and yearly seasonality, holidays (docs/demo-data.md).
 bool IsHoliday(int64_t day_index, int64_t start_days) {
-  const int64_t days = start_days + day_index;
-  // Civil date from days since epoch (Howard Hinnant's algorithm).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const common::CivilDate date = common::CivilFromDays(start_days + day_index);
+  const unsigned m = date.month, d = date.day;
   return (m == 1 && d == 1) || (m == 2 && d == 14) || (m == 7 && d == 4) ||
          (m == 12 && (d >= 24 && d <= 26)) || (m == 12 && d == 31) || (m == 11 && d >= 24 && d <= 27) ||
          (m == 4 && d >= 7 && d <= 10) || (m == 8 && d == 15);
