@@ -187,7 +187,7 @@ bool IsMissingValue(std::string_view value) {
   value = common::StripWhitespace(value);
   if (value.empty()) return true;
   if (value.size() > 4) return false;
-  for (std::string_view m : {"null", "na", "n/a", "#n/a", "nan"}) {
+  for (std::string_view m : kMissingSpellings) {
     if (common::EqualsIgnoreCase(value, m)) return true;
   }
   return false;
@@ -560,7 +560,8 @@ absl::StatusOr<ImportReport> ImportCsv(store::Database& db, std::string_view sou
       }
       stats[i].Observe(fields[i]);
     }
-    if (created_at < width && !ParseTimestampLenient(fields[created_at])) {
+    // Observe() has just parsed it (required: never missing); is_ts holds for every row so far.
+    if (created_at < width && !stats[created_at].is_ts) {
       return LineError(line, StrCat("created_at: cannot read '", Excerpt(fields[created_at]),
                                     "' as a date (expected ISO 8601, e.g. 2024-03-01 or "
                                     "2024-03-01T10:00:00Z)"));

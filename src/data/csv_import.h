@@ -53,6 +53,8 @@ std::string NormalizeColumnName(std::string_view raw, size_t index);
 
 // True for blank, NULL, null, NA, N/A, #N/A, NaN (any case), after trimming.
 bool IsMissingValue(std::string_view value);
+// The spellings (besides "") that IsMissingValue takes for missing, in any letter case.
+inline constexpr std::string_view kMissingSpellings[] = {"null", "na", "n/a", "#n/a", "nan"};
 
 // ISO 8601 (common::ParseIso8601) plus common real-world forms: "yyyy/mm/dd", "m/d/yy",
 // "m/d/yyyy" (d/m/yyyy when the first number is above 12), each optionally followed by

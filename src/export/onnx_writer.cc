@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "data/csv_import.h"
 #include "onnx/checker.h"
 #include "onnx/onnx-ml.pb.h"
 
@@ -50,7 +51,7 @@ void InitModel(onnx::ModelProto& model, const Json& metadata, const std::string&
 // Every spelling that data::IsMissingValue treats as missing (case-insensitive), and "".
 std::vector<std::string> MissingTokens() {
   std::vector<std::string> out = {""};
-  for (std::string base : {"null", "na", "n/a", "#n/a", "nan"}) {
+  for (std::string_view base : data::kMissingSpellings) {
     std::vector<std::string> variants = {""};
     for (char c : base) {
       std::vector<std::string> next;

@@ -10,10 +10,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/strings.h"
 
 extern char** environ;
@@ -24,10 +23,7 @@ namespace {
 using common::StrCat;
 
 std::string ReadCapped(const std::string& path, size_t cap, bool tail) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  std::string s = common::ReadFile(path).value_or("");
   if (s.size() > cap) s = tail ? s.substr(s.size() - cap) : s.substr(0, cap);
   return s;
 }
