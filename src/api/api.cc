@@ -161,7 +161,7 @@ absl::StatusOr<auth::Principal> Api::Authenticate(std::string_view token) {
   const int64_t now = deps_.clock->NowMillis();
   {
     std::shared_lock lock(token_mu_);
-    auto it = token_cache_.find(std::string(token));
+    auto it = token_cache_.find(token);
     if (it != token_cache_.end() && now < it->second.exp_ms) return it->second.principal;
   }
   ASSIGN_OR_RETURN(auth::JwtClaims claims, deps_.verifier->Verify(token));

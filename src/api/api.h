@@ -88,8 +88,13 @@ class Api {
     auth::Principal principal;
     int64_t exp_ms = 0;
   };
+  // Looked up by the request's string_view: no key copy per request.
+  struct TokenHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::shared_mutex token_mu_;
-  std::unordered_map<std::string, CachedToken> token_cache_;
+  std::unordered_map<std::string, CachedToken, TokenHash, std::equal_to<>> token_cache_;
 
   ApiDeps deps_;
   Router router_;
