@@ -235,16 +235,32 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
   const auto start = std::chrono::steady_clock::now();
   const Json* instances = nullptr;
   absl::Status status;
-  if (!body.is_object() || !body.contains("instances") || !body["instances"].is_array()) {
+  // Each member looked up once; the options are copied only when k / horizon are given on top.
+  auto member = [&body](const char* key) -> const Json* {
+    if (!body.is_object()) return nullptr;
+    auto it = body.find(key);
+    return it == body.end() ? nullptr : &*it;
+  };
+  const Json* rows = member("instances");
+  if (rows == nullptr || !rows->is_array()) {
     status = absl::InvalidArgumentError("body must be {\"instances\": [ {...}, ... ]}");
-  } else if (body["instances"].empty() || body["instances"].size() > 10000) {
+  } else if (rows->empty() || rows->size() > 10000) {
     status = absl::InvalidArgumentError("instances must hold 1 to 10000 rows");
   } else {
-    instances = &body["instances"];
+    instances = rows;
   }
-  Json options = body.is_object() ? body.value("parameters", Json::object()) : Json::object();
-  if (body.is_object() && body.contains("k")) options["k"] = body["k"];
-  if (body.is_object() && body.contains("horizon")) options["horizon"] = body["horizon"];
+  static const Json kNoOptions = Json::object();
+  const Json* parameters = member("parameters");
+  const Json* k = member("k");
+  const Json* horizon = member("horizon");
+  Json merged;
+  const Json* options = parameters != nullptr ? parameters : &kNoOptions;
+  if (k != nullptr || horizon != nullptr) {
+    merged = *options;
+    if (k != nullptr) merged["k"] = *k;
+    if (horizon != nullptr) merged["horizon"] = *horizon;
+    options = &merged;
+  }
   absl::StatusOr<Json> predictions = Json::array();
   if (!status.ok()) {
     predictions = status;
@@ -254,7 +270,7 @@ absl::StatusOr<Json> ModelServer::Predict(const std::string& deployment_id, cons
       std::shared_lock lock(d->replicas_mu);
       replica = d->replicas[d->next.fetch_add(1, std::memory_order_relaxed) % d->replicas.size()];
     }
-    predictions = replica->Predict(*instances, options);
+    predictions = replica->Predict(*instances, *options);
   }
   const double us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
