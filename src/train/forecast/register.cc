@@ -12,11 +12,9 @@ void RegisterForecast(train::TrainerRegistry& trainers, train::PredictorRegistry
   trainers.Register(
       kModelType, [] { return std::make_unique<ForecastTrainer>(); }, ForecastHyperparams(),
       [](const std::string& strategy, const Json&, common::ValidationErrors& errors) {
-        if (absl::Status s = CheckForecastRequest(strategy); !s.ok()) {
-          for (const auto& e : common::FieldErrorsOf(s)) errors.Add(e.field, e.message);
-          if (common::FieldErrorsOf(s).empty()) {
-            errors.Add("validationStrategy", std::string(s.message()));
-          }
+        // CheckForecastRequest's errors name their field (validationStrategy).
+        for (const auto& e : common::FieldErrorsOf(CheckForecastRequest(strategy))) {
+          errors.Add(e.field, e.message);
         }
       });
   predictors.Register(kModelType, LoadForecastPredictor);

@@ -13,11 +13,6 @@ namespace tsml::train::forecast {
 // Registers the `demand_forecast` trainer (with its hyperparameter schema) and predictor.
 void RegisterForecast(train::TrainerRegistry& trainers, train::PredictorRegistry& predictors);
 
-// Submission check for demand_forecast: OK for train_test_split and time_series_split;
-// InvalidArgument (field "validationStrategy", saying why) for k_fold, whose shuffled folds
-// would train on the future. Defined in forecast_trainer.cc.
-absl::Status CheckForecastRequest(const std::string& validation_strategy);
-
 }  // namespace tsml::train::forecast
 
 #endif  // TSML_TRAIN_FORECAST_REGISTER_H_
