@@ -1,7 +1,6 @@
 #include "train/recommend/recommend_model.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -17,30 +16,21 @@ namespace {
 
 using common::StrCat;
 
-static_assert(std::endian::native == std::endian::little,
-              "model bundles store little-endian float32/int32 arrays");
-
 constexpr int kMaxK = 1000;
 
+// json[key] as n values of T (train::DecodeArray), with the recommender's error messages.
 template <typename T>
-std::string EncodeArray(const T* data, size_t n) {
-  return Base64Encode(std::string_view(reinterpret_cast<const char*>(data), n * sizeof(T)));
-}
-
-template <typename T>
-absl::StatusOr<std::vector<T>> DecodeArray(const Json& json, std::string_view key, size_t n) {
+absl::StatusOr<std::vector<T>> DecodeMember(const Json& json, std::string_view key, size_t n) {
   auto it = json.find(std::string(key));
   if (it == json.end() || !it->is_string()) {
     return absl::InvalidArgumentError(StrCat("recommender model: '", key, "' is missing"));
   }
-  auto bytes = Base64Decode(it->get_ref<const std::string&>());
-  if (!bytes.ok() || bytes->size() != n * sizeof(T)) {
+  auto values = DecodeArray<T>(it->get_ref<const std::string&>(), n);
+  if (!values.ok()) {
     return absl::InvalidArgumentError(
         StrCat("recommender model: '", key, "' does not hold ", n, " values"));
   }
-  std::vector<T> out(n);
-  if (n > 0) std::memcpy(out.data(), bytes->data(), bytes->size());
-  return out;
+  return values;
 }
 
 absl::StatusOr<int64_t> ReadCount(const Json& json, std::string_view key, int64_t max) {
@@ -307,11 +297,11 @@ absl::StatusOr<RecommenderModel> RecommenderModel::FromJson(const Json& json) {
     if (!users.ok()) return users.status();
     auto items = ReadCount(json, "numItems", kMax);
     if (!items.ok()) return items.status();
-    auto counts = DecodeArray<int32_t>(json, "seenCounts", static_cast<size_t>(*users));
+    auto counts = DecodeMember<int32_t>(json, "seenCounts", static_cast<size_t>(*users));
     if (!counts.ok()) return counts.status();
     int64_t nnz = 0;
     for (int32_t c : *counts) nnz += std::max(0, c);
-    auto index = DecodeArray<int32_t>(json, "seenItems", static_cast<size_t>(nnz));
+    auto index = DecodeMember<int32_t>(json, "seenItems", static_cast<size_t>(nnz));
     if (!index.ok()) return index.status();
     auto ptr = Offsets(*counts, *index, static_cast<int32_t>(*items), true, "seen item");
     if (!ptr.ok()) return ptr.status();
@@ -324,9 +314,9 @@ absl::StatusOr<RecommenderModel> RecommenderModel::FromJson(const Json& json) {
       seen->value.assign(seen->index.size(), 1.0f);
       auto f = ReadCount(json, "factors", 4096);
       if (!f.ok()) return f.status();
-      auto uf = DecodeArray<float>(json, "userFactors", static_cast<size_t>(*users * *f));
+      auto uf = DecodeMember<float>(json, "userFactors", static_cast<size_t>(*users * *f));
       if (!uf.ok()) return uf.status();
-      auto itf = DecodeArray<float>(json, "itemFactors", static_cast<size_t>(*items * *f));
+      auto itf = DecodeMember<float>(json, "itemFactors", static_cast<size_t>(*items * *f));
       if (!itf.ok()) return itf.status();
       if (!AllFinite(*uf) || !AllFinite(*itf)) {
         return absl::InvalidArgumentError("recommender model: non-finite factors");
@@ -336,17 +326,17 @@ absl::StatusOr<RecommenderModel> RecommenderModel::FromJson(const Json& json) {
       factors.items = Eigen::Map<const FactorMatrix>(itf->data(), *items, *f);
       return FromAls(std::move(factors), std::move(seen));
     }
-    auto weights = DecodeArray<float>(json, "seenWeights", seen->index.size());
+    auto weights = DecodeMember<float>(json, "seenWeights", seen->index.size());
     if (!weights.ok()) return weights.status();
     if (!AllFinite(*weights)) return absl::InvalidArgumentError("recommender model: bad weights");
     seen->value = std::move(*weights);
-    auto nc = DecodeArray<int32_t>(json, "neighborCounts", static_cast<size_t>(*items));
+    auto nc = DecodeMember<int32_t>(json, "neighborCounts", static_cast<size_t>(*items));
     if (!nc.ok()) return nc.status();
     int64_t nn = 0;
     for (int32_t c : *nc) nn += std::max(0, c);
-    auto ni = DecodeArray<int32_t>(json, "neighborItems", static_cast<size_t>(nn));
+    auto ni = DecodeMember<int32_t>(json, "neighborItems", static_cast<size_t>(nn));
     if (!ni.ok()) return ni.status();
-    auto ns = DecodeArray<float>(json, "neighborSimilarity", static_cast<size_t>(nn));
+    auto ns = DecodeMember<float>(json, "neighborSimilarity", static_cast<size_t>(nn));
     if (!ns.ok()) return ns.status();
     auto nptr = Offsets(*nc, *ni, static_cast<int32_t>(*items), false, "neighbor");
     if (!nptr.ok()) return nptr.status();

@@ -3,7 +3,6 @@
 #include <linear.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -17,9 +16,6 @@ namespace tsml::train::text {
 namespace {
 
 using common::StrCat;
-
-static_assert(std::endian::native == std::endian::little,
-              "model weights are stored as little-endian float32");
 
 constexpr int kCharNgramMin = 3;
 constexpr int kCharNgramMax = 5;
@@ -52,20 +48,13 @@ double Sigmoid(double s) {
 }  // namespace
 
 std::string FloatsToBase64(const std::vector<float>& values) {
-  return Base64Encode(std::string_view(reinterpret_cast<const char*>(values.data()),
-                                       values.size() * sizeof(float)));
+  return EncodeArray(values.data(), values.size());
 }
 
 absl::StatusOr<std::vector<float>> FloatsFromBase64(const Json& value, size_t expected_size) {
   if (!value.is_string()) return absl::InvalidArgumentError("weights must be a base64 string");
-  absl::StatusOr<std::string> bytes = Base64Decode(value.get<std::string>());
-  if (!bytes.ok()) return bytes.status();
-  if (bytes->size() != expected_size * sizeof(float)) {
-    return absl::InvalidArgumentError(
-        StrCat("expected ", expected_size, " float32 values, got ", bytes->size(), " bytes"));
-  }
-  std::vector<float> out(expected_size);
-  if (expected_size > 0) std::memcpy(out.data(), bytes->data(), bytes->size());
+  ASSIGN_OR_RETURN(std::vector<float> out,
+                   DecodeArray<float>(value.get_ref<const std::string&>(), expected_size));
   for (float f : out) {
     if (!std::isfinite(f)) return absl::InvalidArgumentError("non-finite weight in model");
   }
