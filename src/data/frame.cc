@@ -663,7 +663,6 @@ absl::StatusOr<FeatureFrame> LoadFeatureFrame(store::Database& db, const SourceS
   frame.x.assign(static_cast<size_t>(rows) * width, 0.0f);
   size_t offset = 0;
   const auto& cols = frame.transform.columns();
-  std::vector<float> block;
   for (size_t k = 0; k < cols.size(); ++k) {
     const ColumnTransform& t = cols[k];
     const RawColumn& c = *used[k];

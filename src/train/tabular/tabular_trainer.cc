@@ -343,7 +343,7 @@ std::vector<float> BaselineScores(Task task, const std::vector<float>& y_train, 
 }
 
 std::string BaselineName(Task task) {
-  return task == Task::kRegression ? "mean" : task == Task::kBinary ? "class_prior" : "class_prior";
+  return task == Task::kRegression ? "mean" : "class_prior";
 }
 
 Task DetectTask(const data::FeatureFrame& f, const std::string& forced) {

@@ -75,7 +75,6 @@ class Progress {
       Report(lo + (hi - lo) * std::clamp(f, 0.0, 1.0), stage);
     };
   }
-  common::Millis ElapsedMillis() const { return clock_->NowMillis() - start_; }
 
  private:
   ProgressSink* sink_;
