@@ -20,9 +20,9 @@ using common::StrCat;
 using common::ValidationErrors;
 
 const std::vector<std::string>& MonitorMetrics() {
-  static const std::vector<std::string> k = {"accuracy",   "precision",      "recall",
-                                             "f1Score",    "latency",        "throughput",
-                                             "errorRate",  "cpuUtilization", "memoryUtilization"};
+  static const std::vector<std::string> k = {"accuracy",  "precision",      "recall",
+                                             "f1Score",   "latency",        "throughput",
+                                             "errorRate", "cpuUtilization", "memoryUtilization"};
   return k;
 }
 
@@ -34,7 +34,7 @@ Millis BucketStart(Millis t, const std::string& granularity) {
   if (granularity == "hourly") return t - ((t % kHour) + kHour) % kHour;
   const Millis day = t - ((t % kDay) + kDay) % kDay;
   if (granularity == "daily") return day;
-  const int64_t days = day / kDay;                 // 1970-01-01 was a Thursday
+  const int64_t days = day / kDay;                   // 1970-01-01 was a Thursday
   const int64_t weekday = ((days + 3) % 7 + 7) % 7;  // 0 = Monday
   return day - weekday * kDay;
 }
@@ -127,8 +127,8 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Pr
   // Field validation comes after the 409 checks, as the specification orders them.
   ValidationErrors errors;
   FieldChecker check(errors);
-  check.NoUnknownFields(body, "", {"deploymentName", "environment", "version", "autoScaling",
-                                   "alertThresholds"});
+  check.NoUnknownFields(
+      body, "", {"deploymentName", "environment", "version", "autoScaling", "alertThresholds"});
   store::DeploymentRecord d;
   if (auto name = check.String(FieldChecker::Member(body, "deploymentName"), "deploymentName", 1,
                                100, true)) {
@@ -138,18 +138,18 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Pr
                             {"staging", "production"}, true)) {
     d.environment = *env;
   }
-  d.version = check.String(FieldChecker::Member(body, "version"), "version", 0, 20, false)
-                  .value_or("");
+  d.version =
+      check.String(FieldChecker::Member(body, "version"), "version", 0, 20, false).value_or("");
   Json scaling = {{"minInstances", 1}, {"maxInstances", 5}, {"targetCPU", 70}};
-  if (const Json* as = check.Object(FieldChecker::Member(body, "autoScaling"), "autoScaling",
-                                    false)) {
+  if (const Json* as =
+          check.Object(FieldChecker::Member(body, "autoScaling"), "autoScaling", false)) {
     check.NoUnknownFields(*as, "autoScaling.", {"minInstances", "maxInstances", "targetCPU"});
     auto min_i = check.Integer(FieldChecker::Member(*as, "minInstances"),
                                "autoScaling.minInstances", 1, 10, false);
     auto max_i = check.Integer(FieldChecker::Member(*as, "maxInstances"),
                                "autoScaling.maxInstances", 1, 50, false);
-    auto target = check.Number(FieldChecker::Member(*as, "targetCPU"), "autoScaling.targetCPU",
-                               10, 90, false);
+    auto target = check.Number(FieldChecker::Member(*as, "targetCPU"), "autoScaling.targetCPU", 10,
+                               90, false);
     if (min_i) scaling["minInstances"] = *min_i;
     if (max_i) scaling["maxInstances"] = *max_i;
     if (target) scaling["targetCPU"] = *target;
@@ -159,39 +159,30 @@ absl::StatusOr<store::DeploymentRecord> DeploymentService::Deploy(const auth::Pr
     }
   }
   d.auto_scaling = scaling;
-  if (const Json* at = check.Object(FieldChecker::Member(body, "alertThresholds"),
-                                    "alertThresholds", false)) {
-    check.NoUnknownFields(*at, "alertThresholds.", {"p95LatencyMs", "errorRatePercent",
-                                                    "accuracyDrop", "minRequests", "driftPsi"});
-    if (auto v = check.Number(FieldChecker::Member(*at, "driftPsi"), "alertThresholds.driftPsi",
-                              0.01, 10, false)) {
-      d.config["driftPsiOverride"] = *v;
-    }
-    Json t = serve::AlertThresholds().ToJson();
-    if (auto v = check.Number(FieldChecker::Member(*at, "p95LatencyMs"),
-                              "alertThresholds.p95LatencyMs", 0.01, 600000, false)) {
-      t["p95LatencyMs"] = *v;
-    }
-    if (auto v = check.Number(FieldChecker::Member(*at, "errorRatePercent"),
-                              "alertThresholds.errorRatePercent", 0, 100, false)) {
-      t["errorRatePercent"] = *v;
-    }
-    if (auto v = check.Number(FieldChecker::Member(*at, "accuracyDrop"),
-                              "alertThresholds.accuracyDrop", 0, 1, false)) {
-      t["accuracyDrop"] = *v;
+  // Alert thresholds: the defaults, with what the body sets (driftPsi checked first).
+  Json thresholds = serve::AlertThresholds().ToJson();
+  if (const Json* at =
+          check.Object(FieldChecker::Member(body, "alertThresholds"), "alertThresholds", false)) {
+    check.NoUnknownFields(
+        *at, "alertThresholds.",
+        {"p95LatencyMs", "errorRatePercent", "accuracyDrop", "minRequests", "driftPsi"});
+    struct Limit {
+      const char* key;
+      double lo, hi;
+    };
+    for (const Limit& l : {Limit{"driftPsi", 0.01, 10}, Limit{"p95LatencyMs", 0.01, 600000},
+                           Limit{"errorRatePercent", 0, 100}, Limit{"accuracyDrop", 0, 1}}) {
+      if (auto v = check.Number(FieldChecker::Member(*at, l.key), StrCat("alertThresholds.", l.key),
+                                l.lo, l.hi, false)) {
+        thresholds[l.key] = *v;
+      }
     }
     if (auto v = check.Integer(FieldChecker::Member(*at, "minRequests"),
                                "alertThresholds.minRequests", 1, 1000000, false)) {
-      t["minRequests"] = *v;
+      thresholds["minRequests"] = *v;
     }
-    if (d.config.contains("driftPsiOverride")) {
-      t["driftPsi"] = d.config["driftPsiOverride"];
-      d.config.erase("driftPsiOverride");
-    }
-    d.config["alertThresholds"] = t;
-  } else {
-    d.config["alertThresholds"] = serve::AlertThresholds().ToJson();
   }
+  d.config["alertThresholds"] = std::move(thresholds);
   RETURN_IF_ERROR(errors.ToStatus());
   d.id = ids_->Next();
   d.training_job_id = job.id;
@@ -255,8 +246,10 @@ absl::StatusOr<Json> DeploymentService::Status(const auth::Principal& who,
   ASSIGN_OR_RETURN(auto history, store_->DeploymentsNamed(d.deployment_name, d.environment));
   Json versions = Json::array();
   for (const auto& h : history) {
-    versions.push_back({{"deploymentId", h.id}, {"trainingJobId", h.training_job_id},
-                        {"version", h.version}, {"status", h.status},
+    versions.push_back({{"deploymentId", h.id},
+                        {"trainingJobId", h.training_job_id},
+                        {"version", h.version},
+                        {"status", h.status},
                         {"deployedAt", OptTime(h.deployed_at)},
                         {"createdAt", FormatIso8601(h.created_at)}});
   }
@@ -302,10 +295,10 @@ absl::StatusOr<store::JobRecord> DeploymentService::Retrain(const auth::Principa
   } else {
     check.Add("trainingData.source", "is required");
   }
-  const bool incremental = check.Boolean(FieldChecker::Member(body, "incremental"),
-                                         "incremental").value_or(false);
-  const Json* hp = check.Object(FieldChecker::Member(body, "hyperparameters"), "hyperparameters",
-                                false);
+  const bool incremental =
+      check.Boolean(FieldChecker::Member(body, "incremental"), "incremental").value_or(false);
+  const Json* hp =
+      check.Object(FieldChecker::Member(body, "hyperparameters"), "hyperparameters", false);
   RETURN_IF_ERROR(errors.ToStatus());
   ASSIGN_OR_RETURN(store::JobRecord parent, store_->GetJob(d.training_job_id));
   store::JobRecord job;
@@ -397,8 +390,7 @@ absl::StatusOr<Json> DeploymentService::Performance(const auth::Principal& who,
   if (!IsOneOf(granularity, {"hourly", "daily", "weekly"})) {
     errors.Add("granularity", "must be one of: hourly, daily, weekly");
   }
-  if (start && end && errors.empty() &&
-      (*end - *start) / BucketLength(granularity) > 10000) {
+  if (start && end && errors.empty() && (*end - *start) / BucketLength(granularity) > 10000) {
     errors.Add("granularity", "the range holds more than 10000 buckets; use a coarser granularity");
   }
   RETURN_IF_ERROR(errors.ToStatus());
@@ -518,8 +510,12 @@ absl::StatusOr<Json> DeploymentService::Alerts(const auth::Principal& who,
   ASSIGN_OR_RETURN(auto alerts, store_->ListAlerts(d.id, 200));
   Json out = Json::array();
   for (const auto& a : alerts) {
-    out.push_back({{"alertId", a.id}, {"kind", a.kind}, {"severity", a.severity},
-                   {"message", a.message}, {"value", a.value}, {"threshold", a.threshold},
+    out.push_back({{"alertId", a.id},
+                   {"kind", a.kind},
+                   {"severity", a.severity},
+                   {"message", a.message},
+                   {"value", a.value},
+                   {"threshold", a.threshold},
                    {"raisedAt", FormatIso8601(a.raised_at)}});
   }
   return Json{{"deploymentId", d.id},
